@@ -1,0 +1,25 @@
+"""The `bench` command line. Commands live in benchmarks/commands/; this file only wires them."""
+
+from __future__ import annotations
+
+import click
+
+from benchmarks.commands.data import data
+from benchmarks.commands.perf import perf
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gazebench")
+def main() -> None:
+    """gazebench: reproduce SimGAN's Table 1 (sim-to-real gaze estimation) end to end.
+
+    Without real datasets everything runs on the built-in demo eye domain; demo numbers are
+    labelled as such and are never MPIIGaze results.
+    """
+
+
+main.add_command(data)
+main.add_command(perf)
+
+if __name__ == "__main__":
+    main()

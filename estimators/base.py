@@ -1,0 +1,104 @@
+"""The one input type every gaze estimator takes, and the checks every estimator shares.
+
+Estimators follow scikit-learn's contract: hyperparameters are stored unchanged in ``__init__``,
+``fit(X, y)`` returns ``self`` and sets learned state in attributes ending in ``_``, and
+``predict(X)`` returns an (n, 2) float32 array of gaze pitch/yaw in radians.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+IMAGE_HW = (36, 60)
+
+
+@dataclass(frozen=True)
+class EyeData:
+    """Eye images with the head pose that goes with them.
+
+    images: (n, 36, 60) uint8 grayscale eye patches (left-eye orientation; right eyes mirrored).
+    head_pitchyaw_rad: (n, 2) float32 head pose pitch/yaw in radians (MPIIGaze convention).
+    """
+
+    images: np.ndarray
+    head_pitchyaw_rad: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __getitem__(self, index) -> EyeData:
+        """Row subset (slice, integer array or boolean mask); keeps memory maps lazy for slices."""
+        return EyeData(self.images[index], self.head_pitchyaw_rad[index])
+
+    @classmethod
+    def from_store(cls, store) -> EyeData:
+        """Duck-typed: anything with ``images`` and ``head_pitchyaw_rad`` arrays (a Store)."""
+        return cls(store.images, store.head_pitchyaw_rad)
+
+
+def check_eye_data(X: EyeData, where: str = "X") -> EyeData:
+    """Validate an estimator input; raise ValueError with one clear line when it is wrong."""
+    if not isinstance(X, EyeData):
+        raise TypeError(
+            f"{where}: expected EyeData(images, head_pitchyaw_rad), got {type(X).__name__}"
+        )
+    images, head = X.images, X.head_pitchyaw_rad
+    if images.ndim != 3 or tuple(images.shape[1:]) != IMAGE_HW:
+        raise ValueError(f"{where}.images: expected shape (n, 36, 60), got {tuple(images.shape)}")
+    if images.dtype != np.uint8:
+        raise ValueError(f"{where}.images: expected dtype uint8, got {images.dtype}")
+    if images.shape[0] == 0:
+        raise ValueError(f"{where}: is empty (0 samples)")
+    if head.shape != (images.shape[0], 2):
+        raise ValueError(
+            f"{where}.head_pitchyaw_rad: expected shape ({images.shape[0]}, 2), got {tuple(head.shape)}"
+        )
+    if not np.isfinite(head).all():
+        raise ValueError(f"{where}.head_pitchyaw_rad: contains NaN or infinite values")
+    return X
+
+
+def check_gaze(y: np.ndarray, n: int, where: str = "y") -> np.ndarray:
+    """Validate gaze labels: (n, 2) finite pitch/yaw radians. Returns a float32 copy-free view."""
+    y = np.asarray(y)
+    if y.shape != (n, 2):
+        raise ValueError(
+            f"{where}: expected gaze pitch/yaw of shape ({n}, 2), got {tuple(y.shape)}"
+        )
+    if not np.issubdtype(y.dtype, np.floating):
+        raise ValueError(f"{where}: expected a float array, got {y.dtype}")
+    if not np.isfinite(y).all():
+        raise ValueError(f"{where}: contains NaN or infinite gaze values")
+    if np.abs(y).max() > np.pi:
+        raise ValueError(f"{where}: values beyond ±pi; gaze must be pitch/yaw in radians")
+    return y.astype(np.float32, copy=False)
+
+
+class GazeEstimator(BaseEstimator):
+    """Base class: subclasses implement ``_fit`` and ``_predict``; validation happens here once."""
+
+    def fit(self, X: EyeData, y: np.ndarray) -> GazeEstimator:
+        check_eye_data(X)
+        y = check_gaze(y, len(X))
+        self._fit(X, y)
+        return self
+
+    def predict(self, X: EyeData) -> np.ndarray:
+        check_eye_data(X)
+        if not getattr(self, "is_fitted_", False):
+            raise RuntimeError(f"{type(self).__name__}: call fit() before predict()")
+        out = np.asarray(self._predict(X), dtype=np.float32)
+        if out.shape != (len(X), 2):
+            raise RuntimeError(
+                f"{type(self).__name__}: predicted {out.shape}, expected ({len(X)}, 2)"
+            )
+        return out
+
+    def _fit(self, X: EyeData, y: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, X: EyeData) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError

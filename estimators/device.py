@@ -1,0 +1,65 @@
+"""Device and precision choices shared by every torch model (the CNN here, the refiner in refine/).
+
+torch is imported inside the functions so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+
+def resolve_device(device: str = "auto") -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'. Other names pass through checked."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but no CUDA GPU is visible")
+    return device
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_fast_bf16() -> bool:
+    """True when this CPU has native bf16 matrix units (AVX512-BF16 or AMX), where bf16
+    autocast + channels_last is a real speed-up; on older CPUs it is emulated and slower."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(device: str, precision: str = "auto") -> bool:
+    """Whether to autocast to bf16. precision: 'auto' | 'bf16' | 'fp32'."""
+    if precision == "fp32":
+        return False
+    if precision == "bf16":
+        return True
+    if precision != "auto":
+        raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
+    if device.startswith("cuda"):
+        return True
+    return cpu_has_fast_bf16()
+
+
+def autocast(device: str, enabled: bool):
+    """A bf16 autocast context for ``device`` (a no-op context when disabled)."""
+    import torch
+
+    if not enabled:
+        return contextlib.nullcontext()
+    device_type = "cuda" if device.startswith("cuda") else "cpu"
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+
+
+def describe_device(device: str) -> str:
+    """A short human/provenance string: 'cpu (2 threads, bf16)' or the GPU's name."""
+    import torch
+
+    if device.startswith("cuda"):
+        return f"cuda ({torch.cuda.get_device_name(torch.device(device))})"
+    bf16 = ", bf16" if cpu_has_fast_bf16() else ""
+    return f"cpu ({torch.get_num_threads()} threads{bf16})"

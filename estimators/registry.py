@@ -1,0 +1,40 @@
+"""Name -> estimator class, imported lazily (timm's create_model style).
+
+Lazy imports keep ``create_estimator("knn")`` free of torch: only the CNN entries import it.
+Add a method by adding one line to ``_REGISTRY``: ``name: "module:Class"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from estimators.base import GazeEstimator
+
+_REGISTRY: dict[str, str] = {
+    "mean": "estimators.mean:MeanGaze",
+}
+
+
+def list_estimators() -> list[str]:
+    """Registered estimator names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_estimator_class(name: str) -> type[GazeEstimator]:
+    """The class behind a registered name (the part before any ':' qualifier)."""
+    base = name.split(":", 1)[0]
+    if base not in _REGISTRY:
+        raise ValueError(f"unknown estimator {name!r}; available: {', '.join(list_estimators())}")
+    module_name, class_name = _REGISTRY[base].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def create_estimator(name: str, **params) -> GazeEstimator:
+    """Build an estimator by name, e.g. ``create_estimator("knn", n_neighbors=5)``.
+
+    A name with a qualifier, ``"cnn:resnet18"``, passes the qualifier as ``backbone=``.
+    """
+    cls = get_estimator_class(name)
+    if ":" in name:
+        params = {"backbone": name.split(":", 1)[1], **params}
+    return cls(**params)
