@@ -6,6 +6,8 @@ import click
 
 from benchmarks.commands.data import data
 from benchmarks.commands.perf import perf
+from benchmarks.commands.report import check_cmd, report
+from benchmarks.commands.run import run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +20,9 @@ def main() -> None:
     """
 
 
+main.add_command(run)
+main.add_command(report)
+main.add_command(check_cmd)
 main.add_command(data)
 main.add_command(perf)
 

@@ -1,0 +1,113 @@
+"""`bench run SUITE`: the whole table, end to end (prepare, refine, fit, score, report)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from benchmarks.commands.common import fail_cleanly
+
+
+@click.command()
+@click.argument("suite_name", default="table1")
+@click.option(
+    "--profile",
+    default="quick",
+    show_default=True,
+    help="smoke (CI, ~2 min), quick (laptop CPU, <= 15 min), paper (GPU), or a TOML path.",
+)
+@click.option(
+    "--data",
+    "data_mode",
+    type=click.Choice(["demo", "real"]),
+    default="demo",
+    show_default=True,
+    help="demo: built-in procedural eyes; real: dataset roots below.",
+)
+@click.option(
+    "--mpiigaze", type=click.Path(file_okay=False), help="MPIIGaze root [GAZEBENCH_MPIIGAZE]."
+)
+@click.option(
+    "--unityeyes", type=click.Path(file_okay=False), help="UnityEyes renders [GAZEBENCH_UNITYEYES]."
+)
+@click.option(
+    "--utmultiview",
+    type=click.Path(file_okay=False),
+    help="UT Multiview root [GAZEBENCH_UTMULTIVIEW].",
+)
+@click.option(
+    "--work",
+    "work_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache for stores and refiner runs [GAZEBENCH_WORK, default ./work].",
+)
+@click.option(
+    "--results",
+    "results_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where rows.jsonl, predictions and the report go "
+    "[default results/runs/SUITE-DATA-PROFILE].",
+)
+@click.option(
+    "--seeds", type=click.IntRange(1), help="Repeat the stochastic stages for seeds 0..N-1."
+)
+@click.option(
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rows fitted in parallel (joblib processes).",
+)
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:i]")
+@click.option("--rows", help="Comma-separated row ids to run (default: the profile's rows).")
+@click.option(
+    "--report/--no-report", default=True, show_default=True, help="Write the report after."
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@fail_cleanly
+def run(
+    suite_name,
+    profile,
+    data_mode,
+    mpiigaze,
+    unityeyes,
+    utmultiview,
+    work_dir,
+    results_dir,
+    seeds,
+    jobs,
+    device,
+    rows,
+    report,
+    quiet,
+) -> None:
+    """Reproduce a suite (default: SimGAN's Table 1) end to end. Re-running skips finished work;
+    a killed run resumes where it died."""
+    from benchmarks.pipeline import RunOptions, run_suite
+    from benchmarks.sources import resolve_roots
+    from benchmarks.suite import load_profile, load_suite
+
+    suite = load_suite(suite_name)
+    prof = load_profile(profile)
+    name = prof["profile"]["name"]
+    opts = RunOptions(
+        data_mode=data_mode,
+        work_dir=work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work")),
+        results_dir=results_dir or Path("results/runs") / f"{suite.name}-{data_mode}-{name}",
+        seeds=seeds,
+        jobs=jobs,
+        device=device,
+        roots=resolve_roots(
+            {"MPIIGaze": mpiigaze, "UnityEyes": unityeyes, "UT Multiview": utmultiview}
+        ),
+        only_rows=[r.strip() for r in rows.split(",")] if rows else None,
+        progress=not quiet,
+    )
+    run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
+    if report:
+        from benchmarks.report import write_report
+
+        written = write_report(opts.results_dir)
+        click.echo(f"report: {written['markdown']}")

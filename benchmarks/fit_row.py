@@ -1,0 +1,78 @@
+"""Fit one suite row on its training subset and score it on the test store.
+
+A plain function of paths and dicts, so joblib can run rows in parallel processes (and a Dask or
+Ray joblib backend can run them on a cluster). It returns the measured part of a result row; the
+parent process adds provenance and appends it, so only one process ever writes rows.jsonl.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.datasets.store import open_store
+from benchmarks.results import error_summary, save_predictions
+from estimators.geometry import angular_error_deg
+from estimators.registry import create_estimator
+
+
+def training_indices(n_available: int, n_wanted: int | None, data_seed: int) -> np.ndarray:
+    """A fixed random subset (sorted, for memory-map locality) of ``n_wanted`` rows.
+
+    The subset depends only on the pool size, the count and the data seed: the synthetic and the
+    refined rows (row-aligned stores) train on the same underlying images.
+    """
+    if n_wanted is None or n_wanted >= n_available:
+        return np.arange(n_available)
+    rng = np.random.default_rng([data_seed, n_available, n_wanted])
+    return np.sort(rng.choice(n_available, size=n_wanted, replace=False))
+
+
+def fit_predict_row(
+    method: str,
+    params: dict[str, Any],
+    train_store: str,
+    train_idx: np.ndarray,
+    test_store: str,
+    seed: int,
+    preds_path: str,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Fit ``method`` on train_store[train_idx], predict test_store; save per-sample predictions.
+
+    Returns n_train, n_test, fit_s, predict_s and the error summary (degrees).
+    """
+    if threads:
+        try:
+            import torch
+
+            torch.set_num_threads(threads)
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+    train, test = open_store(train_store), open_store(test_store)
+    X = train.eye_data(train_idx)
+    X = type(X)(np.ascontiguousarray(X.images), np.ascontiguousarray(X.head_pitchyaw_rad))
+    y = np.asarray(train.gaze_pitchyaw_rad[train_idx])
+    estimator = create_estimator(method, **params)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=seed)
+    t0 = time.perf_counter()
+    estimator.fit(X, y)
+    fit_s = time.perf_counter() - t0
+    X_test = test.eye_data()
+    t0 = time.perf_counter()
+    pred = estimator.predict(X_test)
+    predict_s = time.perf_counter() - t0
+    true = np.asarray(test.gaze_pitchyaw_rad)
+    err = angular_error_deg(pred.astype(np.float64), true.astype(np.float64))
+    save_predictions(Path(preds_path), pred, true, err)
+    return {
+        "n_train": int(len(train_idx)),
+        "n_test": int(len(test)),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        **error_summary(err),
+    }

@@ -1,0 +1,236 @@
+"""`bench run`: prepare -> train refiner -> refine -> fit each row -> score, cached and resumable.
+
+Every stage's output is keyed by a hash of its config and its inputs' checksums:
+- stores under WORK/stores/ (demo renders or converted datasets),
+- the refiner under WORK/refiner/<key>-seed<s>/ (resumes from its last checkpoint after a kill),
+- the refined store under WORK/stores/refined/,
+- each (row, seed) result as one line in RESULTS/rows.jsonl plus RESULTS/preds/<...>.npz.
+A re-run skips every finished piece; a killed run resumes at the stage (and row) where it died.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.fit_row import fit_predict_row, training_indices
+from benchmarks.provenance import config_hash, now_iso, provenance
+from benchmarks.refiner_stage import copy_refiner_outputs, refine_stage, refiner_kind, train_stage
+from benchmarks.results import SCHEMA, append_row, read_rows
+from benchmarks.sources import missing_roots_message, prepare_sources, roles_for
+from benchmarks.suite import Suite, SuiteRow, row_params
+
+PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
+
+
+@dataclass
+class RunOptions:
+    data_mode: str = "demo"
+    work_dir: Path = Path("work")
+    results_dir: Path = Path("results/runs/table1-demo-quick")
+    seeds: int | None = None  # None: the profile's
+    jobs: int = 1
+    device: str = "auto"
+    roots: dict[str, str | None] | None = None
+    only_rows: list[str] | None = None
+    progress: bool = True
+
+
+def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
+    if only:
+        for row_id in only:
+            suite.row(row_id)  # raises naming the unknown id
+        return [r for r in suite.rows if r.id in only]
+    skip = set(profile["rows"].get("skip", []))
+    return [r for r in suite.rows if r.id not in skip]
+
+
+def _done_keys(results_dir: Path) -> set[str]:
+    try:
+        rows = read_rows(results_dir)
+    except FileNotFoundError:
+        return set()
+    return {r["stage_key"] for r in rows if (results_dir / r.get("preds_file", "?")).is_file()}
+
+
+def _resolve_device(device: str) -> str:
+    from estimators.device import resolve_device
+
+    return resolve_device(device)
+
+
+def run_suite(
+    suite: Suite, profile: dict[str, Any], opts: RunOptions, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """Run every selected row for every seed; returns the result rows appended by this call."""
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    rows = selected_rows(suite, profile, opts.only_rows)
+    seeds = list(range(int(opts.seeds or profile["profile"].get("seeds", 1))))
+    device = _resolve_device(opts.device)
+    work_dir, results_dir = Path(opts.work_dir), Path(opts.results_dir)
+    needed_by: dict[str, list[str]] = {}
+    for r in rows:
+        for role in roles_for({r.train}):
+            needed_by.setdefault(role, []).append(r.id)
+    roles = set(needed_by)
+    if opts.data_mode == "real":  # fail before any work when a dataset root is missing
+        msg = missing_roots_message(roles, opts.roots or {}, needed_by)
+        if msg:
+            raise ValueError(msg)
+    log(
+        f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
+        f"profile={profile['profile']['name']}, device={device}"
+    )
+    t0 = time.perf_counter()
+    sources = prepare_sources(
+        opts.data_mode, profile, work_dir, roles, opts.roots, needed_by, opts.progress
+    )
+    log(
+        f"prepare: {', '.join(f'{k}={len(v):,}' for k, v in sources.stores.items())} "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
+    n_train = profile["train"].get("n_train")
+    data_seed = int(profile["demo"].get("data_seed", 0))
+    done = _done_keys(results_dir)
+    appended: list[dict[str, Any]] = []
+    for seed in seeds:
+        stores = dict(sources.stores)
+        refiner_run = None
+        if any(r.train == "refined" for r in rows):
+            t0 = time.perf_counter()
+            refiner_run = train_stage(
+                stores["synthetic"],
+                stores["real-unlabeled"],
+                profile,
+                seed,
+                device,
+                work_dir,
+                opts.progress,
+                log,
+            )
+            stores["refined"] = refine_stage(
+                refiner_run, stores["synthetic"], work_dir, opts.progress, log
+            )
+            copy_refiner_outputs(refiner_run, results_dir / "refiner" / f"seed{seed}")
+            log(f"refiner stages for seed {seed}: {time.perf_counter() - t0:.0f} s")
+        tasks = []
+        for r in rows:
+            role = "synthetic" if r.train == "synthetic" else r.train
+            train_store = stores[role]
+            want = None if n_train is None else int(n_train) * r.train_scale
+            idx = training_indices(len(train_store), want, data_seed)
+            params = row_params(r, profile)
+            config = {
+                "row": r.to_dict(),
+                "params": params,
+                "train": train_store.checksum,
+                "test": stores["test"].checksum,
+                "n_train": len(idx),
+                "seed": seed,
+                "data_mode": opts.data_mode,
+                "pipeline": PIPELINE_VERSION,
+                "refiner": refiner_kind(profile) if r.train == "refined" else None,
+            }
+            key = config_hash(config)
+            if key in done:
+                continue
+            tasks.append((r, params, train_store, idx, key, config))
+        if not tasks:
+            log(f"seed {seed}: every row already scored (cached)")
+            continue
+        threads = max(1, (os.cpu_count() or 1) // max(1, opts.jobs))
+        calls = (
+            delayed(fit_predict_row)(
+                r.method,
+                params,
+                str(st.path),
+                idx,
+                str(stores["test"].path),
+                seed,
+                str(results_dir / "preds" / f"{r.id}-seed{seed}-{key}.npz"),
+                threads,
+            )
+            for r, params, st, idx, key, config in tasks
+        )
+        bar = tqdm(
+            total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress
+        )
+        outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
+        for (r, params, st, _idx, key, config), measured in zip(tasks, outputs, strict=True):
+            row = _result_row(
+                suite,
+                profile,
+                opts,
+                sources,
+                r,
+                params,
+                st,
+                seed,
+                key,
+                config,
+                measured,
+                device,
+                refiner_run,
+            )
+            append_row(results_dir, row)
+            appended.append(row)
+            bar.update(1)
+            log(
+                f"  {r.id:<20} seed {seed}: {row['err_mean_deg']:6.2f} deg "
+                f"(paper {r.paper_err_deg if r.paper_err_deg is not None else '-'}; "
+                f"fit {row['fit_s']:.1f} s)"
+            )
+        bar.close()
+    log(f"[{suite.name}] done in {time.perf_counter() - started:.0f} s; results in {results_dir}")
+    return appended
+
+
+def _result_row(
+    suite,
+    profile,
+    opts,
+    sources,
+    r: SuiteRow,
+    params,
+    train_store,
+    seed,
+    key,
+    config,
+    measured,
+    device,
+    refiner_run,
+) -> dict[str, Any]:
+    train_desc = f"{train_store.source} ({len(train_store):,} pool, {train_store.checksum[7:19]})"
+    if r.train == "refined":
+        train_desc += f"; refiner {refiner_run.name if refiner_run else 'identity'}"
+    return {
+        "schema": SCHEMA,
+        "suite": suite.name,
+        "row_id": r.id,
+        "label": r.label,
+        "method": r.method,
+        "params": params,
+        "train_source": r.train,
+        "train_scale": r.train_scale,
+        "train_dataset": train_desc,
+        "test_source": sources.describe("test"),
+        "rs": r.rs,
+        "extra": r.extra,
+        "paper_err_deg": r.paper_err_deg,
+        "paper_within7_pct": r.paper_within7_pct,
+        "seed": seed,
+        **measured,
+        "data_mode": opts.data_mode,
+        "profile": profile["profile"]["name"],
+        "stage_key": key,
+        "preds_file": f"preds/{r.id}-seed{seed}-{key}.npz",
+        "provenance": provenance(config, device, seed, train_desc),
+        "finished_at": now_iso(),
+    }

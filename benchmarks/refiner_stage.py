@@ -1,0 +1,116 @@
+"""The pipeline's two refiner stages: train SimGAN's refiner, then refine the synthetic store.
+
+Each stage's output lives under a key = hash(its config + the checksums of its inputs), so a
+re-run finds finished work, and a killed refiner run resumes from its last checkpoint.
+A profile may set ``[refiner] kind = "identity"`` (the pipeline's dummy refiner, for fast tests):
+the "refined" store is then the synthetic images unchanged, and rows say so in their provenance.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.datasets.store import Store, is_store, open_store, write_store
+from benchmarks.provenance import config_hash
+
+
+def refiner_settings(profile: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
+    """The refiner's config for this run (profile section + seed + device), 'kind' split off."""
+    cfg = dict(profile.get("refiner", {}))
+    cfg.pop("kind", None)
+    return {**cfg, "seed": seed, "device": device}
+
+
+def refiner_kind(profile: dict[str, Any]) -> str:
+    kind = profile.get("refiner", {}).get("kind", "simgan")
+    if kind not in ("simgan", "identity"):
+        raise ValueError(f"profile [refiner] kind must be 'simgan' or 'identity', got {kind!r}")
+    return kind
+
+
+def train_stage(
+    synthetic: Store,
+    real: Store,
+    profile: dict[str, Any],
+    seed: int,
+    device: str,
+    work_dir: Path,
+    progress: bool,
+    log: Callable[[str], None],
+) -> Path | None:
+    """Train (or reuse, or resume) the refiner; returns its run directory (None for identity)."""
+    if refiner_kind(profile) == "identity":
+        return None
+    from refine.config import RefinerConfig
+    from refine.train import is_complete, train_refiner
+
+    cfg = refiner_settings(profile, seed, device)
+    key = config_hash({"refiner": cfg, "synthetic": synthetic.checksum, "real": real.checksum})
+    run_dir = work_dir / "refiner" / f"{key}-seed{seed}"
+    if is_complete(run_dir):
+        log(f"refiner: reusing finished run {run_dir}")
+        return run_dir
+    resume = run_dir.exists() and any(run_dir.iterdir())
+    log(f"refiner: {'resuming' if resume else 'training'} {run_dir}")
+    train_refiner(
+        synthetic.images,
+        real.images,
+        RefinerConfig.from_dict(cfg),
+        run_dir,
+        resume=resume,
+        progress=progress,
+    )
+    return run_dir
+
+
+def refine_stage(
+    run_dir: Path | None,
+    synthetic: Store,
+    work_dir: Path,
+    progress: bool,
+    log: Callable[[str], None],
+) -> Store:
+    """Refine every synthetic image with the trained refiner (streamed, resumable, cached)."""
+    if run_dir is None:  # identity refiner: a copy of the synthetic store, marked as such
+        out = work_dir / "stores" / "refined" / f"identity-{synthetic.checksum[7:19]}"
+        if not is_store(out):
+            write_store(
+                out,
+                **synthetic.arrays(),
+                source=f"{synthetic.source} (identity refiner)",
+                options={"refiner": "identity"},
+                overwrite=True,
+            )
+        return open_store(out)
+    from benchmarks.refine_store import refine_store
+
+    out = work_dir / "stores" / "refined" / f"{run_dir.name}-{synthetic.checksum[7:19]}"
+    if is_store(out):
+        log(f"refine: reusing {out}")
+        return open_store(out)
+    log(f"refine: {len(synthetic):,} images -> {out}")
+    return refine_store(run_dir, synthetic.path, out, progress=progress)
+
+
+def copy_refiner_outputs(run_dir: Path | None, dest: Path) -> list[str]:
+    """Copy the refiner's newest sample grid, loss curve and diagnostics into the results dir
+    (the report reads only the results directory)."""
+    if run_dir is None:
+        return []
+    dest.mkdir(parents=True, exist_ok=True)
+    copied = []
+    samples = sorted((run_dir / "samples").glob("*.png"))
+    picks = {
+        "samples.png": samples[-1] if samples else None,
+        "losses.png": run_dir / "losses.png",
+        "diagnostics.json": run_dir / "diagnostics.json",
+        "config.json": run_dir / "config.json",
+    }
+    for name, src in picks.items():
+        if src is not None and src.is_file():
+            shutil.copyfile(src, dest / name)
+            copied.append(name)
+    return copied

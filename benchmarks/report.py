@@ -1,0 +1,241 @@
+"""`bench report`: Table 1 from the results directory alone (rows.jsonl + preds/ + refiner/).
+
+Writes table1.md (the table, % within 7 degrees, provenance), table1.csv, error_curves.png
+(fraction of test images within d degrees) and a copy of the refiner's sample grid.
+Nothing is retrained or re-read from the datasets.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.results import latest_rows, load_errors, read_rows
+
+BOOTSTRAP = 1000
+
+
+def aggregate(results_dir: Path) -> pd.DataFrame:
+    """One line per row_id: mean/std over seeds of the latest rows, CI from per-sample errors."""
+    rows = latest_rows(read_rows(results_dir))
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_id.setdefault(r["row_id"], []).append(r)
+    order = _suite_order(rows)
+    records = []
+    for row_id in sorted(by_id, key=lambda i: order.get(i, len(order))):
+        group = sorted(by_id[row_id], key=lambda r: r["seed"])
+        errs = np.array([r["err_mean_deg"] for r in group])
+        within = np.array([r["within_7deg_pct"] for r in group])
+        per_sample = [e for e in (load_errors(results_dir, r) for r in group) if e is not None]
+        lo = hi = np.nan
+        if per_sample and len({len(e) for e in per_sample}) == 1:
+            e = np.mean(per_sample, axis=0)  # per test image, averaged over seeds
+            rng = np.random.default_rng(0)
+            boots = e[rng.integers(0, len(e), (BOOTSTRAP, len(e)))].mean(1)
+            lo, hi = np.percentile(boots, [2.5, 97.5])
+        first = group[0]
+        records.append(
+            {
+                "row_id": row_id,
+                "label": first["label"],
+                "train_source": first["train_source"],
+                "train_scale": first.get("train_scale", 1),
+                "rs": first["rs"],
+                "extra": bool(first.get("extra")),
+                "n_seeds": len(group),
+                "err_mean_deg": errs.mean(),
+                "err_std_deg": errs.std(ddof=1) if len(errs) > 1 else np.nan,
+                "ci95_lo_deg": lo,
+                "ci95_hi_deg": hi,
+                "paper_err_deg": first.get("paper_err_deg"),
+                "within_7deg_pct": within.mean(),
+                "paper_within7_pct": first.get("paper_within7_pct"),
+                "n_train": first["n_train"],
+                "n_test": first["n_test"],
+                "fit_s": np.mean([r["fit_s"] for r in group]),
+                "data_mode": first["data_mode"],
+                "profile": first.get("profile"),
+                "git_sha": first["provenance"]["git_sha"][:10],
+                "config_hash": first["provenance"]["config_hash"],
+                "seeds": ",".join(str(r["seed"]) for r in group),
+                "device": first["provenance"]["device"],
+                "test_source": first["test_source"],
+                "train_dataset": first["train_dataset"],
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def _suite_order(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Paper rows in the suite file's order, then extras; falls back to file order."""
+    try:
+        from benchmarks.suite import load_suite
+
+        suite = load_suite(rows[0]["suite"]) if rows else None
+        ids = [r.id for r in suite.rows if not r.extra] + [r.id for r in suite.rows if r.extra]
+    except (ValueError, FileNotFoundError):
+        ids = list(dict.fromkeys(r["row_id"] for r in rows))
+    return {row_id: i for i, row_id in enumerate(ids)}
+
+
+TRAIN_NAMES = {
+    "real": {
+        "real-lab": "UT Multiview",
+        "synthetic": "UnityEyes synthetic",
+        "refined": "UnityEyes refined",
+    },
+    "demo": {"real-lab": "demo lab", "synthetic": "demo sim", "refined": "demo sim, refined"},
+}
+
+
+def _fmt(x: Any, digits: int = 1) -> str:
+    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
+
+
+def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]) -> str:
+    mode = df["data_mode"].iloc[0]
+    demo = mode == "demo"
+    title = (
+        "# Table 1 on the DEMO domain (procedural eyes, not MPIIGaze)"
+        if demo
+        else "# Table 1: gaze estimation on MPIIGaze"
+    )
+    lines = [title, ""]
+    if demo:
+        lines += [
+            "> These are demo-domain numbers: procedural `sim` / `lab` / `wild` eyes standing in",
+            "> for UnityEyes / UT Multiview / MPIIGaze. They show the pipeline and the ranking on a",
+            "> controlled appearance gap; they are **not** MPIIGaze results. The paper column is the",
+            "> paper's MPIIGaze number, shown for the shape of the table, not as a target.",
+            "",
+        ]
+    names = TRAIN_NAMES["demo" if demo else "real"]
+    lines += [
+        "Mean angular error in degrees (lower is better); ours = mean ± std over seeds; "
+        "95% CI by bootstrap over test images; Δ = ours − paper.",
+        "",
+        "| method | train data | R/S | ours | 95% CI | paper | Δ | seeds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in df.itertuples():
+        train = names.get(r.train_source, r.train_source) + (
+            f" {r.train_scale}x" if r.train_scale > 1 else ""
+        )
+        ours = _fmt(r.err_mean_deg, 2) + (
+            "" if np.isnan(r.err_std_deg) else f" ± {r.err_std_deg:.2f}"
+        )
+        delta = "–" if r.paper_err_deg is None else f"{r.err_mean_deg - r.paper_err_deg:+.1f}"
+        label = r.label + (" *(extra)*" if r.extra else "")
+        lines.append(
+            f"| {label} | {train} | {r.rs} | {ours} | {_fmt(r.ci95_lo_deg)}–{_fmt(r.ci95_hi_deg)} "
+            f"| {_fmt(r.paper_err_deg)} | {delta} | {r.n_seeds} |"
+        )
+    lines += [
+        "",
+        "## Test images within 7°",
+        "",
+        "| method | train data | ours (%) | paper (%) |",
+        "|---|---|---|---|",
+    ]
+    for r in df.itertuples():
+        train = names.get(r.train_source, r.train_source) + (
+            f" {r.train_scale}x" if r.train_scale > 1 else ""
+        )
+        lines.append(
+            f"| {r.label} | {train} | {r.within_7deg_pct:.1f} | {_fmt(r.paper_within7_pct)} |"
+        )
+    for caption, name in figures.items():
+        lines += ["", f"## {caption}", "", f"![{caption}]({name})"]
+    lines += [
+        "",
+        "## Provenance",
+        "",
+        "| row | n_train | n_test | fit s | git sha | config hash | seeds | device |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in df.itertuples():
+        lines.append(
+            f"| {r.row_id} | {r.n_train:,} | {r.n_test:,} | {r.fit_s:.1f} | {r.git_sha} "
+            f"| {r.config_hash} | {r.seeds} | {r.device} |"
+        )
+    lines += [
+        "",
+        f"Data mode: **{mode}**, profile: **{df['profile'].iloc[0]}**. "
+        f"Test set: {df['test_source'].iloc[0]}.",
+        "",
+        "Training data per row:",
+        "",
+    ]
+    lines += [f"- `{r.row_id}`: {r.train_dataset}" for r in df.itertuples()]
+    lines += ["", f"Generated by `bench report` from `{results_dir}`.", ""]
+    return "\n".join(lines)
+
+
+def plot_curves(results_dir: Path, df: pd.DataFrame, out: Path, demo: bool) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = latest_rows(read_rows(results_dir))
+    d = np.linspace(0, 40, 161)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for rec in df.itertuples():
+        errs = [load_errors(results_dir, r) for r in rows if r["row_id"] == rec.row_id]
+        errs = [e for e in errs if e is not None]
+        if not errs:
+            continue
+        frac = np.mean([(e[None, :] <= d[:, None]).mean(1) for e in errs], axis=0)
+        ax.plot(
+            d,
+            100 * frac,
+            label=f"{rec.label} ({rec.err_mean_deg:.1f}°)",
+            linestyle="--" if rec.extra else "-",
+        )
+    ax.axvline(7, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("angular error d (degrees)")
+    ax.set_ylabel("test images with error ≤ d (%)")
+    ax.set_title("Cumulative error curves" + (" — DEMO domain, not MPIIGaze" if demo else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    tmp = out.with_name(f".{out.name}")
+    fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    tmp.replace(out)
+
+
+def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write table1.md, table1.csv, error_curves.png (+ refiner_samples.png) into out_dir."""
+    results_dir = Path(results_dir)
+    out_dir = Path(out_dir) if out_dir else results_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df = aggregate(results_dir)
+    if df.empty:
+        raise ValueError(f"{results_dir}: rows.jsonl holds no result rows")
+    demo = df["data_mode"].iloc[0] == "demo"
+    written = {}
+    csv_path = out_dir / "table1.csv"
+    df.to_csv(csv_path.with_name(".table1.csv"), index=False, float_format="%.4f")
+    csv_path.with_name(".table1.csv").replace(csv_path)
+    written["csv"] = csv_path
+    figures = {"Cumulative error curves": "error_curves.png"}
+    plot_curves(results_dir, df, out_dir / "error_curves.png", demo)
+    written["curves"] = out_dir / "error_curves.png"
+    grids = sorted((results_dir / "refiner").glob("seed*/samples.png"))
+    if grids:
+        dest = out_dir / "refiner_samples.png"
+        if grids[0].resolve() != dest.resolve():
+            shutil.copyfile(grids[0], dest)
+        figures["Refiner samples (synthetic | refined | |refined − synthetic| | real)"] = dest.name
+        written["samples"] = dest
+    md = out_dir / "table1.md"
+    md.with_name(".table1.md").write_text(render_markdown(df, results_dir, figures))
+    md.with_name(".table1.md").replace(md)
+    written["markdown"] = md
+    return written

@@ -1,0 +1,180 @@
+"""Data modes: where each role's store comes from.
+
+Roles: ``synthetic`` (UnityEyes / demo sim), ``real-lab`` (UT Multiview / demo lab),
+``real-unlabeled`` (all MPIIGaze images, the refiner's real set / demo wild), ``test`` (MPIIGaze
+Evaluation Subset / demo wild, other people). ``--data demo`` renders them; ``--data real``
+prepares them from dataset roots given by option or environment variable. Stores are cached
+under the work directory keyed by what made them, so a re-run reuses them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.datasets.store import Store, open_store
+from benchmarks.provenance import config_hash
+
+ROLES = ("synthetic", "real-lab", "real-unlabeled", "test")
+# role -> (dataset name, root option / env var)
+REAL_ROOTS = {
+    "synthetic": ("UnityEyes", "GAZEBENCH_UNITYEYES", "--unityeyes"),
+    "real-lab": ("UT Multiview", "GAZEBENCH_UTMULTIVIEW", "--utmultiview"),
+    "real-unlabeled": ("MPIIGaze", "GAZEBENCH_MPIIGAZE", "--mpiigaze"),
+    "test": ("MPIIGaze", "GAZEBENCH_MPIIGAZE", "--mpiigaze"),
+}
+DEMO_TEST_SEED_OFFSET = 1000  # a different seed renders different people: subject-independent
+
+
+@dataclass
+class Sources:
+    mode: str
+    stores: dict[str, Store]
+
+    def describe(self, role: str) -> str:
+        store = self.stores[role]
+        return f"{store.source} ({len(store):,} images, {store.checksum[7:19]})"
+
+
+def roles_for(train_sources: set[str]) -> set[str]:
+    """Which roles a set of row training sources needs (the test set always)."""
+    need = {"test"}
+    if "real-lab" in train_sources:
+        need.add("real-lab")
+    if train_sources & {"synthetic", "refined"}:
+        need.add("synthetic")
+    if "refined" in train_sources:
+        need.add("real-unlabeled")
+    return need
+
+
+def _demo_sources(
+    profile: dict[str, Any], work_dir: Path, roles: set[str], progress: bool
+) -> dict[str, Store]:
+    from benchmarks.datasets.prepare_demo import prepare_demo_domain
+
+    demo = profile["demo"]
+    seed = int(demo.get("data_seed", 0))
+    plan = {  # role -> (domain, n, seed)
+        "synthetic": ("sim", demo["n_sim"], seed),
+        "real-lab": ("lab", demo["n_lab"], seed),
+        "real-unlabeled": ("wild", demo["n_wild"], seed),
+        "test": ("wild", demo["n_test"], seed + DEMO_TEST_SEED_OFFSET),
+    }
+    out = {}
+    for role in ROLES:
+        if role in roles:
+            domain, n, s = plan[role]
+            path = work_dir / "stores" / "demo" / f"{role}-{domain}-n{n}-s{s}"
+            out[role] = prepare_demo_domain(path, domain, int(n), s, progress=progress)
+    return out
+
+
+def missing_roots_message(
+    roles: set[str], roots: dict[str, str | None], needed_by: dict[str, list[str]]
+) -> str | None:
+    """One message naming every dataset root that rows need but nobody set."""
+    missing = []
+    for role in ROLES:
+        if role in roles:
+            name, env, opt = REAL_ROOTS[role]
+            if not roots.get(name):
+                rows = ", ".join(needed_by.get(role, [])) or "the test set"
+                missing.append(f"{name} (set {opt} PATH or {env}; needed by {rows})")
+    if not missing:
+        return None
+    seen = list(dict.fromkeys(missing))
+    return "--data real needs dataset roots: " + "; ".join(seen)
+
+
+def resolve_roots(options: dict[str, str | None]) -> dict[str, str | None]:
+    """Dataset name -> root from CLI options, falling back to the environment variables."""
+    out = {}
+    for name, env, _opt in REAL_ROOTS.values():
+        out[name] = options.get(name) or os.environ.get(env) or None
+    return out
+
+
+def _real_sources(
+    profile: dict[str, Any],
+    work_dir: Path,
+    roles: set[str],
+    roots: dict[str, str | None],
+    progress: bool,
+) -> dict[str, Store]:
+    real = profile.get("real", {})
+    out: dict[str, Store] = {}
+
+    def cached(name: str, opts: dict[str, Any], make: Callable[[Path], Any]) -> Path:
+        path = work_dir / "stores" / "real" / f"{name}-{config_hash(opts)}"
+        if not (path / "done").exists():
+            make(path)
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "done").write_text("ok\n")
+        return path
+
+    if roles & {"real-unlabeled", "test"}:
+        from benchmarks.datasets.mpiigaze import prepare_mpiigaze
+
+        exclude = list(real.get("exclude_people", []))
+        opts = {"root": str(Path(roots["MPIIGaze"]).resolve()), "exclude_people": exclude}
+        base = cached(
+            "mpiigaze",
+            opts,
+            lambda p: prepare_mpiigaze(
+                Path(roots["MPIIGaze"]), p, exclude_people=exclude or None, progress=progress
+            ),
+        )
+        out["real-unlabeled"] = open_store(base / "all")
+        out["test"] = open_store(base / "eval")
+    if "synthetic" in roles:
+        from benchmarks.datasets.unityeyes import prepare_unityeyes
+
+        near = bool(real.get("unityeyes_near_frontal", False))
+        opts = {"root": str(Path(roots["UnityEyes"]).resolve()), "near_frontal": near}
+        base = cached(
+            "unityeyes",
+            opts,
+            lambda p: prepare_unityeyes(
+                Path(roots["UnityEyes"]), p / "store", near_frontal=near, progress=progress
+            ),
+        )
+        out["synthetic"] = open_store(base / "store")
+    if "real-lab" in roles:
+        from benchmarks.datasets.utmultiview import prepare_utmultiview
+
+        parts = tuple(real.get("utmultiview_parts", ["synth", "test"]))
+        opts = {"root": str(Path(roots["UT Multiview"]).resolve()), "parts": parts}
+        base = cached(
+            "utmultiview",
+            opts,
+            lambda p: prepare_utmultiview(
+                Path(roots["UT Multiview"]), p / "store", parts=parts, progress=progress
+            ),
+        )
+        out["real-lab"] = open_store(base / "store")
+    return {role: out[role] for role in ROLES if role in roles}
+
+
+def prepare_sources(
+    mode: str,
+    profile: dict[str, Any],
+    work_dir: Path,
+    roles: set[str],
+    roots: dict[str, str | None] | None = None,
+    needed_by: dict[str, list[str]] | None = None,
+    progress: bool = True,
+) -> Sources:
+    """Make (or reuse) the store for every role in ``roles``."""
+    if mode == "demo":
+        return Sources(mode, _demo_sources(profile, work_dir, roles, progress))
+    if mode == "real":
+        roots = roots or {}
+        msg = missing_roots_message(roles, roots, needed_by or {})
+        if msg:
+            raise ValueError(msg)
+        return Sources(mode, _real_sources(profile, work_dir, roles, roots, progress))
+    raise ValueError(f"--data must be demo or real, got {mode!r}")

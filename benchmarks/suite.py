@@ -1,0 +1,139 @@
+"""Suites and profiles as data: TOML files in benchmarks/suites/ and benchmarks/profiles/.
+
+A suite says *what* to run (one entry per table row); a profile says *how big* (sizes, steps,
+seeds, per-method defaults). Neither holds code, so adding a row or a profile is editing a file.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PACKAGE_DIR = Path(__file__).parent
+TRAIN_SOURCES = ("real-lab", "synthetic", "refined")
+
+
+@dataclass(frozen=True)
+class SuiteRow:
+    id: str
+    label: str
+    method: str
+    train: str
+    rs: str
+    train_scale: int = 1
+    paper_err_deg: float | None = None
+    paper_within7_pct: float | None = None
+    extra: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    title: str
+    test: str
+    reference: str
+    rows: tuple[SuiteRow, ...]
+    path: Path
+
+    def row(self, row_id: str) -> SuiteRow:
+        for r in self.rows:
+            if r.id == row_id:
+                return r
+        raise ValueError(f"suite {self.name}: no row {row_id!r}; rows: {', '.join(self.row_ids)}")
+
+    @property
+    def row_ids(self) -> list[str]:
+        return [r.id for r in self.rows]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: invalid TOML ({e})") from None
+
+
+def _resolve(name_or_path: str, folder: str, kind: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        return p
+    candidate = PACKAGE_DIR / folder / f"{name_or_path}.toml"
+    if not candidate.exists():
+        available = sorted(f.stem for f in (PACKAGE_DIR / folder).glob("*.toml"))
+        raise ValueError(f"unknown {kind} {name_or_path!r}; available: {', '.join(available)}")
+    return candidate
+
+
+def load_suite(name_or_path: str = "table1") -> Suite:
+    """Load a suite by name (benchmarks/suites/NAME.toml) or path, validating every row."""
+    path = _resolve(name_or_path, "suites", "suite")
+    raw = _read_toml(path)
+    head = raw.get("suite", {})
+    rows = []
+    known = set(SuiteRow.__dataclass_fields__)
+    for i, r in enumerate(raw.get("rows", [])):
+        where = f"{path}: row {i + 1} ({r.get('id', '?')})"
+        unknown = sorted(set(r) - known)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        missing = [k for k in ("id", "label", "method", "train", "rs") if k not in r]
+        if missing:
+            raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
+        if r["train"] not in TRAIN_SOURCES:
+            raise ValueError(
+                f"{where}: train must be one of {', '.join(TRAIN_SOURCES)}, got {r['train']!r}"
+            )
+        if r["rs"] not in ("R", "S"):
+            raise ValueError(f"{where}: rs must be 'R' or 'S', got {r['rs']!r}")
+        rows.append(SuiteRow(**r))
+    ids = [r.id for r in rows]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"{path}: duplicate row id(s) {', '.join(dupes)}")
+    if not rows:
+        raise ValueError(f"{path}: the suite has no [[rows]]")
+    return Suite(
+        name=head.get("name", path.stem),
+        title=head.get("title", path.stem),
+        test=head.get("test", "test"),
+        reference=head.get("reference", ""),
+        rows=tuple(rows),
+        path=path,
+    )
+
+
+def load_profile(name_or_path: str = "quick") -> dict[str, Any]:
+    """Load a profile by name (benchmarks/profiles/NAME.toml) or path; returns the parsed dict."""
+    path = _resolve(name_or_path, "profiles", "profile")
+    raw = _read_toml(path)
+    for section in ("profile", "demo", "train"):
+        if section not in raw:
+            raise ValueError(f"{path}: missing [{section}] section")
+    prof = copy.deepcopy(raw)
+    prof["profile"].setdefault("name", path.stem)
+    prof.setdefault("refiner", {})
+    prof.setdefault("estimators", {})
+    prof.setdefault("rows", {}).setdefault("skip", [])
+    prof["_path"] = str(path)
+    return prof
+
+
+def row_params(row: SuiteRow, profile: dict[str, Any]) -> dict[str, Any]:
+    """Estimator hyperparameters: the profile's defaults for the method, then the row's own."""
+    base = row.method.split(":", 1)[0]
+    return {**profile.get("estimators", {}).get(base, {}), **row.params}

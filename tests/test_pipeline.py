@@ -1,0 +1,246 @@
+"""The Table-1 pipeline on a tiny suite: the dummy (mean) estimator and the identity refiner keep
+it fast; the real estimators and refiner have their own tests."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.cli import main
+from benchmarks.results import REQUIRED, read_rows
+
+SUITE = """
+[suite]
+name = "tiny"
+title = "tiny"
+[[rows]]
+id = "mean-lab"
+label = "Mean gaze (lab)"
+method = "mean"
+train = "real-lab"
+rs = "R"
+paper_err_deg = 16.0
+[[rows]]
+id = "mean-synthetic"
+label = "Mean gaze (synthetic)"
+method = "mean"
+train = "synthetic"
+rs = "S"
+[[rows]]
+id = "mean-refined"
+label = "Mean gaze (refined)"
+method = "mean"
+train = "refined"
+rs = "S"
+paper_err_deg = 7.8
+paper_within7_pct = 69.4
+"""
+
+PROFILE = """
+[profile]
+name = "tiny"
+seeds = 2
+[demo]
+n_sim = 300
+n_lab = 200
+n_wild = 200
+n_test = 120
+[train]
+n_train = 150
+[refiner]
+kind = "identity"
+"""
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    (tmp_path / "suite.toml").write_text(SUITE)
+    (tmp_path / "profile.toml").write_text(PROFILE)
+    return tmp_path
+
+
+def run_cli(tiny, *extra):
+    args = [
+        "run",
+        str(tiny / "suite.toml"),
+        "--profile",
+        str(tiny / "profile.toml"),
+        "--work",
+        str(tiny / "work"),
+        "--results",
+        str(tiny / "res"),
+        "--quiet",
+        *extra,
+    ]
+    return CliRunner().invoke(main, args)
+
+
+def test_run_writes_self_describing_rows_predictions_and_report(tiny):
+    r = run_cli(tiny)
+    assert r.exit_code == 0, r.output
+    rows = read_rows(tiny / "res")
+    assert sorted((x["row_id"], x["seed"]) for x in rows) == sorted(
+        (i, s) for i in ("mean-lab", "mean-synthetic", "mean-refined") for s in (0, 1)
+    )
+    for row in rows:
+        assert all(k in row for k in REQUIRED)
+        assert row["data_mode"] == "demo" and row["n_train"] == 150 and row["n_test"] == 120
+        prov = row["provenance"]
+        assert len(prov["git_sha"]) in (40, 7) and prov["config_hash"] == row["stage_key"]
+        assert prov["device"] == "cpu" and prov["seed"] == row["seed"]
+        with np.load(tiny / "res" / row["preds_file"]) as z:
+            err = z["err_deg"]
+            assert z["pred_pitchyaw_rad"].shape == (120, 2)
+        assert row["err_mean_deg"] == pytest.approx(float(err.mean()), rel=1e-5)
+        assert row["within_7deg_pct"] == pytest.approx(100 * float((err <= 7).mean()), rel=1e-5)
+    # identity refiner: the refined row trains on exactly the synthetic images
+    by = {(x["row_id"], x["seed"]): x for x in rows}
+    assert by["mean-refined", 0]["err_mean_deg"] == pytest.approx(
+        by["mean-synthetic", 0]["err_mean_deg"]
+    )
+    assert "identity" in by["mean-refined", 0]["train_dataset"]
+    md = (tiny / "res" / "table1.md").read_text()
+    assert md.startswith("# Table 1 on the DEMO domain") and "not MPIIGaze" in md
+    assert "| Mean gaze (refined) | demo sim, refined | S |" in md
+    assert (tiny / "res" / "error_curves.png").read_bytes()[:4] == b"\x89PNG"
+    csv = (tiny / "res" / "table1.csv").read_text().splitlines()
+    assert csv[0].startswith("row_id,label") and len(csv) == 4
+
+
+def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):
+    assert run_cli(tiny).exit_code == 0
+    n = len(read_rows(tiny / "res"))
+    r = run_cli(tiny)
+    assert r.exit_code == 0 and len(read_rows(tiny / "res")) == n  # nothing recomputed
+    assert "already scored" in r.output
+    lost = read_rows(tiny / "res")[0]
+    (tiny / "res" / lost["preds_file"]).unlink()
+    assert run_cli(tiny).exit_code == 0
+    new = read_rows(tiny / "res")
+    assert len(new) == n + 1 and new[-1]["row_id"] == lost["row_id"]
+
+
+def test_jobs_in_parallel_give_the_same_numbers(tiny):
+    assert run_cli(tiny, "--seeds", "1").exit_code == 0
+    a = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res")}
+    args = [
+        "run",
+        str(tiny / "suite.toml"),
+        "--profile",
+        str(tiny / "profile.toml"),
+        "--work",
+        str(tiny / "work"),
+        "--results",
+        str(tiny / "res2"),
+        "--quiet",
+        "--seeds",
+        "1",
+        "--jobs",
+        "2",
+    ]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    b = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res2")}
+    assert a == b
+
+
+def test_check_passes_then_fails_on_a_stricter_baseline(tiny):
+    assert run_cli(tiny, "--seeds", "1", "--no-report").exit_code == 0
+    runner = CliRunner()
+    base = tiny / "base.csv"
+    r = runner.invoke(
+        main,
+        [
+            "check",
+            "--results",
+            str(tiny / "res"),
+            "--baseline",
+            str(base),
+            "--write-baseline",
+            "--tolerance-deg",
+            "0.3",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["check", "--results", str(tiny / "res"), "--baseline", str(base)])
+    assert r.exit_code == 0 and "check passed: 3 row(s)" in r.output
+    lines = base.read_text().splitlines()
+    row_id, err, tol = lines[1].split(",")
+    lines[1] = f"{row_id},{float(err) - 1.0},{tol}"  # make one row stricter than the result
+    lines.append("ghost-row,5.0,0.5")  # and require a row that never ran
+    base.write_text("\n".join(lines) + "\n")
+    r = runner.invoke(main, ["check", "--results", str(tiny / "res"), "--baseline", str(base)])
+    assert r.exit_code == 1
+    assert f"WORSE  {row_id}" in r.output and "MISSING ghost-row" in r.output
+    assert "2 row(s) worse or missing" in r.output
+
+
+def test_real_mode_without_roots_is_one_message_listing_what_to_set(tiny, monkeypatch):
+    for env in ("GAZEBENCH_MPIIGAZE", "GAZEBENCH_UNITYEYES", "GAZEBENCH_UTMULTIVIEW"):
+        monkeypatch.delenv(env, raising=False)
+    r = run_cli(tiny, "--data", "real")
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    msg = r.output.strip()
+    assert msg.count("\n") == 0
+    for needle in (
+        "GAZEBENCH_MPIIGAZE",
+        "GAZEBENCH_UNITYEYES",
+        "GAZEBENCH_UTMULTIVIEW",
+        "--utmultiview",
+        "mean-lab",
+    ):
+        assert needle in msg
+
+
+def test_bad_suite_files_are_refused_by_name(tmp_path):
+    from benchmarks.suite import load_suite
+
+    p = tmp_path / "bad.toml"
+    p.write_text(SUITE.replace('train = "real-lab"', 'train = "mpii"'))
+    with pytest.raises(ValueError, match=r"bad.toml: row 1 \(mean-lab\): train must be one of"):
+        load_suite(str(p))
+    p.write_text(SUITE.replace('rs = "R"', 'rs = "R"\ncolour = "blue"'))
+    with pytest.raises(ValueError, match="unknown key"):
+        load_suite(str(p))
+    with pytest.raises(ValueError, match="unknown suite 'nope'; available: table1"):
+        load_suite("nope")
+
+
+def test_the_shipped_suite_and_profiles_are_consistent():
+    from benchmarks.suite import load_profile, load_suite
+    from estimators.registry import _REGISTRY
+
+    suite = load_suite("table1")
+    paper = [r for r in suite.rows if not r.extra]
+    assert [r.paper_err_deg for r in paper] == [16.5, 16.4, 15.4, 16.2, 13.9, 9.9, 11.2, 7.8]
+    assert {r.method.split(":")[0] for r in suite.rows} <= set(_REGISTRY) | {
+        "cnn",
+        "knn",
+        "svr",
+        "rf",
+        "alr",
+    }
+    for name in ("smoke", "quick", "paper"):
+        prof = load_profile(name)
+        assert set(prof["rows"]["skip"]) <= set(suite.row_ids)
+        assert not {r.id for r in paper} & set(prof["rows"]["skip"])  # every paper row runs
+        if any(r.train_scale > 1 for r in suite.rows if r.id not in prof["rows"]["skip"]):
+            assert prof["demo"]["n_sim"] >= 4 * prof["train"]["n_train"]
+
+
+def test_report_on_missing_results_is_clear(tmp_path):
+    r = CliRunner().invoke(main, ["report", "--results", str(tmp_path / "none")])
+    assert r.exit_code != 0 and "no results here" in r.output and "Traceback" not in r.output
+
+
+def test_append_only_rows_survive_a_torn_line(tmp_path):
+    from benchmarks.results import append_row
+
+    row = {k: 0 for k in REQUIRED} | {"schema": "gazebench.result/1", "row_id": "a", "seed": 0}
+    append_row(tmp_path, row)
+    with open(tmp_path / "rows.jsonl", "a") as f:
+        f.write('{"schema": "gazebench.result/1", "row_id": "b"')  # killed mid-write
+    assert [r["row_id"] for r in read_rows(tmp_path)] == ["a"]
+    with pytest.raises(ValueError, match="missing"):
+        append_row(tmp_path, {"row_id": "x"})
+    assert json.loads((tmp_path / "rows.jsonl").read_text().splitlines()[0])["row_id"] == "a"
