@@ -5,7 +5,8 @@ Each mirrors one of Table 1's data sources (these are demo stand-ins, never the 
 - ``sim``  — UnityEyes stand-in: clean, flat-shaded, sharp, no sensor effects; broad gaze range,
   near-frontal heads (GazeML's ±20° filter); every image a new random person.
 - ``lab``  — UT Multiview stand-in: a labelled camera domain captured in a lab: even lighting,
-  mild blur and noise, its own (broader, centred) gaze and head-pose distribution, 50 people.
+  mild blur and noise, a closer camera (larger eyes), its own (broader, upward-leaning) gaze and
+  head-pose distribution, 50 people.
 - ``wild`` — MPIIGaze stand-in, the test domain: laptop-webcam look (uneven lighting, blur,
   sensor noise, low contrast, gamma, JPEG, eyelashes, skin texture), narrower gaze range that
   looks slightly down at a screen, 15 people.
@@ -75,12 +76,15 @@ LOOKS: dict[str, Look] = {
         jpeg_quality=None,
     ),
     "lab": Look(
-        gaze_pitch=(-2.0, 12.0, -30.0, 30.0),
+        # Gaze targets on a screen above a fixed chin rest: the gaze leans up, and multi-view
+        # synthesis spreads head pose widely (unlike a laptop user's).
+        gaze_pitch=(4.0, 12.0, -30.0, 30.0),
         gaze_yaw=(0.0, 16.0, -40.0, 40.0),
-        head_pitch=(0.0, 12.0, -30.0, 30.0),
+        head_pitch=(4.0, 12.0, -30.0, 30.0),
         head_yaw=(0.0, 18.0, -36.0, 36.0),
         n_subjects=50,
-        eye_half_width_px=(17.0, 21.0),
+        # A closer camera and a different normalisation distance: eyes appear larger.
+        eye_half_width_px=(20.5, 24.5),
         skin_level=(120.0, 190.0),
         iris_level=(50.0, 120.0),
         sclera_level=(200.0, 230.0),
