@@ -268,3 +268,14 @@ def test_cli_prepare_and_show(tmp_path):
     )
     assert r.exit_code != 0 and "Traceback" not in r.output
     assert r.output.strip() == f"Error: {tmp_path / 'x'}: UnityEyes folder not found"
+
+
+def test_perf_section_reports_rates():
+    from benchmarks.perf import SECTIONS
+    from benchmarks.perf_unityeyes import perf_unityeyes
+
+    assert SECTIONS["unityeyes"] == "benchmarks.perf_unityeyes:perf_unityeyes"
+    rows = perf_unityeyes(n=6, jobs=1)
+    assert len(rows) == 6 and {r["unit"] for r in rows} == {"images/s/core"}
+    assert all(np.isfinite(r["value"]) and r["value"] > 0 for r in rows)
+    assert rows[1]["what"] == "unityeyes prepare 640x480 (1 process)"

@@ -134,3 +134,27 @@ def test_cli_prepare_and_show(tmp_path):
     r = CliRunner().invoke(main, args)  # other options than the finished store
     assert r.exit_code != 0 and "already holds a store made with other options" in r.output
     assert r.output.strip().count("\n") == 0
+
+
+def test_killed_run_resumes_per_person_and_part(tmp_path, monkeypatch):
+    import benchmarks.datasets.utmultiview as ut
+
+    root = make_root(tmp_path)
+    ref = prepare_utmultiview(root, tmp_path / "ref", progress=False)
+    real, calls = ut.read_part, []
+
+    def dies_on_third(part_dir, *a):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(part_dir.relative_to(root).as_posix())
+        return real(part_dir, *a)
+
+    monkeypatch.setattr(ut, "read_part", dies_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_utmultiview(root, tmp_path / "s", progress=False)
+    assert calls == ["s00/synth", "s00/test"]
+    calls.clear()
+    monkeypatch.setattr(ut, "read_part", lambda d, *a: calls.append(d.name) or real(d, *a))
+    s = prepare_utmultiview(root, tmp_path / "s", progress=False)
+    assert calls == ["synth", "test"]  # only s07's two parts were read again
+    assert s.checksum == ref.checksum
