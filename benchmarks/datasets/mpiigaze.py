@@ -52,29 +52,33 @@ def list_people(root: Path) -> list[str]:
     return people
 
 
-def _person_shards(root: Path, person: str, faults: list[str]):
-    """All rows (both eyes, every day) and eval rows (list order) for one person."""
+def _person_rows(root: Path, person: str, file_faults: list[str], sample_faults: list[str]):
+    """All rows of one person (every day, left block then right block) and the loaded days.
+
+    Whole-file faults (both stores lose those samples) and per-sample label faults are
+    collected apart: the eval store's report lists the former and its own line faults.
+    """
     subject = int(person[1:])
     days: dict[str, Day] = {}
     all_rows = []
     mats = sorted((root / NORMALIZED_DIR / person).glob("day*.mat"))
     if not mats:
-        faults.append(f"{root / NORMALIZED_DIR / person}: no dayXX.mat files")
+        file_faults.append(f"{root / NORMALIZED_DIR / person}: no dayXX.mat files")
     for mat in mats:
         try:
             day = load_day(mat)
         except StoreError as e:
-            faults.append(str(e))
+            file_faults.append(str(e))
             continue
         days[mat.stem] = day
         for side in SIDES:
             rows, ok = day_rows(day, side, np.arange(len(day)), subject)
             for k in np.flatnonzero(~ok):
-                faults.append(
+                sample_faults.append(
                     f"{mat} ({day.filenames[k]}, {side}): NaN/inf or zero gaze/pose label"
                 )
             all_rows.append(rows)
-    return stack_fields(all_rows), _eval_rows(root, person, subject, days)
+    return stack_fields(all_rows), days
 
 
 def _eval_rows(root: Path, person: str, subject: int, days: dict[str, Day]):
@@ -156,12 +160,14 @@ def prepare_mpiigaze(
     ):
         if all(s.is_done(i) for s in sh.values()):
             continue
-        faults: list[str] = []
-        all_rows, (eval_rows, eval_faults) = _person_shards(root, person, faults)
+        file_faults: list[str] = []
+        sample_faults: list[str] = []
+        all_rows, days = _person_rows(root, person, file_faults, sample_faults)
         if "all" in sh:
-            sh["all"].save(i, all_rows, faults)
+            sh["all"].save(i, all_rows, file_faults + sample_faults)
         if "eval" in sh:
-            sh["eval"].save(i, eval_rows, [*(f for f in faults if ".mat:" in f), *eval_faults])
+            eval_rows, eval_faults = _eval_rows(root, person, i, days)
+            sh["eval"].save(i, eval_rows, file_faults + eval_faults)
     extra = {
         "subject_names": {str(i): p for p, i in zip(people, ids, strict=True)},
         "people": people,
