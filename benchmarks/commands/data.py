@@ -119,7 +119,12 @@ def prepare_mpiigaze_cmd(root: Path, out: Path, exclude_people: str, force: bool
 
 @prepare.command("unityeyes")
 @_ROOT
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The store directory to write (its skip report goes next to it).",
+)
 @click.option(
     "--near-frontal", is_flag=True, help="Keep only |head pitch|, |head yaw| <= 20 deg (GazeML)."
 )
@@ -138,7 +143,12 @@ def prepare_unityeyes_cmd(
 
 @prepare.command("utmultiview")
 @_ROOT
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The store directory to write (its skip report goes next to it).",
+)
 @click.option("--parts", default="synth,test", show_default=True, help="synth, test or both.")
 @click.option(
     "--no-mirror-right",
