@@ -69,3 +69,102 @@ def show_cmd(store_path: Path, out: Path | None, n_samples: int, seed: int) -> N
     store = open_store(store_path)
     written = show_store(store, out or store_path / "preview.png", n_samples=n_samples, seed=seed)
     click.echo(f"wrote {written}")
+
+
+def _report_skips(stores) -> None:
+    """One line per store: where it is, how big, and how many inputs were skipped (and where)."""
+    from benchmarks.datasets.faults import report_path
+
+    for store in stores:
+        line = f"{store.path}: {len(store):,} images ({store.source})"
+        skipped = store.manifest.get("skipped", 0)
+        if skipped:
+            line += f"; {skipped:,} skipped, listed in {report_path(store.path)}"
+        click.echo(line)
+
+
+_ROOT = click.option(
+    "--root",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The dataset folder as downloaded / rendered.",
+)
+_FORCE = click.option("--force", is_flag=True, help="Replace a finished store made differently.")
+
+
+@prepare.command("mpiigaze")
+@_ROOT
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory that receives the stores all/ and eval/.",
+)
+@click.option(
+    "--exclude-people",
+    default="",
+    help="Comma-separated people (e.g. p00,p01) left out of all/ (the refiner's real set).",
+)
+@_FORCE
+@fail_cleanly
+def prepare_mpiigaze_cmd(root: Path, out: Path, exclude_people: str, force: bool) -> None:
+    """MPIIGaze: all/ (both eyes of every image, unlabeled real set) and eval/ (the 45,000-image
+    Evaluation Subset test set). Right eyes mirrored, yaws negated."""
+    from benchmarks.datasets.mpiigaze import prepare_mpiigaze
+
+    people = [p.strip() for p in exclude_people.split(",") if p.strip()]
+    stores = prepare_mpiigaze(root, out, exclude_people=people, force=force)
+    _report_skips(stores.values())
+
+
+@prepare.command("unityeyes")
+@_ROOT
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The store directory to write (its skip report goes next to it).",
+)
+@click.option(
+    "--near-frontal", is_flag=True, help="Keep only |head pitch|, |head yaw| <= 20 deg (GazeML)."
+)
+@click.option("--jobs", type=click.IntRange(1), help="Worker processes (default: all cores).")
+@_FORCE
+@fail_cleanly
+def prepare_unityeyes_cmd(
+    root: Path, out: Path, near_frontal: bool, jobs: int | None, force: bool
+) -> None:
+    """UnityEyes jpg+json renders -> 36x60 grayscale crops (GazeML recipe). Resumable."""
+    from benchmarks.datasets.unityeyes import prepare_unityeyes
+
+    store = prepare_unityeyes(root, out, near_frontal=near_frontal, jobs=jobs, force=force)
+    _report_skips([store])
+
+
+@prepare.command("utmultiview")
+@_ROOT
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The store directory to write (its skip report goes next to it).",
+)
+@click.option("--parts", default="synth,test", show_default=True, help="synth, test or both.")
+@click.option(
+    "--no-mirror-right",
+    "mirror_right",
+    flag_value=False,
+    default=True,
+    help="The distributed right-eye files are already mirrored: store them as read.",
+)
+@_FORCE
+@fail_cleanly
+def prepare_utmultiview_cmd(
+    root: Path, out: Path, parts: str, mirror_right: bool, force: bool
+) -> None:
+    """UT Multiview synth/ and test/ parts, both eyes (right eyes mirrored unless told not to)."""
+    from benchmarks.datasets.utmultiview import prepare_utmultiview
+
+    selected = tuple(p.strip() for p in parts.split(",") if p.strip())
+    store = prepare_utmultiview(root, out, parts=selected, mirror_right=mirror_right, force=force)
+    _report_skips([store])
