@@ -140,6 +140,9 @@ class GazeCNN(GazeEstimator):
 
     def _fit(self, X: EyeData, y: np.ndarray) -> None:
         steps = parse_augment(self.augment)
+        for name in ("epochs", "batch_size", "predict_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         seed = (
             int(np.random.SeedSequence().generate_state(1)[0])
             if self.random_state is None

@@ -97,6 +97,8 @@ def test_sgd_and_noise_blur_augment_train(wild_96):
     assert np.isfinite(est.predict(X[:5])).all()
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
         GazeCNN(optimizer="lbfgs", epochs=1, progress=False).fit(X, y)
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        GazeCNN(epochs=0).fit(X, y)
 
 
 def test_timm_backbone_wrapper():
