@@ -23,6 +23,7 @@ SECTIONS: dict[str, str] = {
     "matmul": "benchmarks.perf:perf_matmul",
     "render": "benchmarks.perf:perf_render",
     "unityeyes": "benchmarks.perf_unityeyes:perf_unityeyes",
+    "estimators": "benchmarks.perf_estimators:perf_estimators",
 }
 
 

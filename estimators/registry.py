@@ -12,6 +12,11 @@ from estimators.base import GazeEstimator
 
 _REGISTRY: dict[str, str] = {
     "mean": "estimators.mean:MeanGaze",
+    "knn": "estimators.knn:KNNGaze",
+    "svr": "estimators.svr:SVRGaze",
+    "rf": "estimators.rf:RFGaze",
+    "alr": "estimators.alr:ALRGaze",
+    "cnn": "estimators.cnn:GazeCNN",  # "cnn:<timm model>" passes backbone=<timm model>
 }
 
 

@@ -1,0 +1,182 @@
+"""The gaze CNN of SimGAN's evaluation (Table 1's CNN rows), and timm backbones by name.
+
+Paper network (SimGAN appendix; shared/docs/SIMGAN.md): a 35x55 grey input (the 36x60 patch is
+resized inside), conv3x3 32 -> conv3x3 32 -> conv3x3 64 -> maxpool 3x3/2 -> conv3x3 80 ->
+conv3x3 192 -> maxpool 2x2/2 -> FC 1000 -> FC 3 (gaze vector), ReLU between, L2 loss to unit
+vectors. With unpadded ("valid") convs the last map is 192 x 5 x 10 = 9,600 ("FC 9600"), about
+0.18 GFLOP per image forward. Predicted vectors become pitch/yaw with ``estimators.geometry``.
+The paper gives no optimiser, lr, batch or epochs: ours are parameters (defaults below).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from estimators.augment import parse_augment
+from estimators.base import EyeData, GazeEstimator
+from estimators.device import resolve_device, use_bf16
+from estimators.geometry import vector_to_pitchyaw
+from estimators.torch_train import deterministic, fit_net, predict_vectors
+
+PAPER_INPUT_HW = (35, 55)
+FORWARD_GFLOP_PER_IMAGE = 0.18  # the paper network, valid padding (SIMGAN.md)
+
+
+class PaperGazeNet(nn.Module):
+    """forward(x (b, 1, 35, 55), head (b, 2)) -> (b, 3). padding: "valid" (paper) or "same".
+
+    width multiplies every conv's channel count (1.0 = the paper; smaller only for quick runs).
+
+    head_pose=True concatenates head pitch/yaw to the 1000-d layer before the last FC (as the
+    MPIIGaze multimodal CNN does); the SimGAN network itself takes the image only.
+    """
+
+    def __init__(self, padding: str = "valid", head_pose: bool = False, width: float = 1.0):
+        super().__init__()
+        if padding not in ("valid", "same"):
+            raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+        if width <= 0:
+            raise ValueError(f"width must be > 0, got {width}")
+        pad = 0 if padding == "valid" else 1
+        c1, c2, c3, c4 = (max(1, round(c * width)) for c in (32, 64, 80, 192))
+
+        def conv(cin, cout):
+            return [nn.Conv2d(cin, cout, 3, padding=pad), nn.ReLU(inplace=True)]
+
+        self.features = nn.Sequential(
+            *conv(1, c1), *conv(c1, c1), *conv(c1, c2), nn.MaxPool2d(3, 2),
+            *conv(c2, c3), *conv(c3, c4), nn.MaxPool2d(2, 2), nn.Flatten(),
+        )  # fmt: skip
+        with torch.no_grad():
+            self.flat_dim = int(self.features(torch.zeros(1, 1, *PAPER_INPUT_HW)).shape[1])
+        self.fc1 = nn.Sequential(nn.Linear(self.flat_dim, 1000), nn.ReLU(inplace=True))
+        self.head_pose = head_pose
+        self.fc2 = nn.Linear(1000 + (2 if head_pose else 0), 3)
+
+    def output_layer(self) -> nn.Linear:
+        return self.fc2
+
+    def forward(self, x: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+        z = self.fc1(self.features(x))
+        if self.head_pose:
+            z = torch.cat([z, head.to(z.dtype)], dim=1)
+        return self.fc2(z)
+
+
+def build_net(backbone: str, padding: str, head_pose: bool, width: float = 1.0) -> nn.Module:
+    """The network: backbone "paper" -> PaperGazeNet; any other name -> a timm model."""
+    if backbone == "paper":
+        return PaperGazeNet(padding, head_pose, width)
+    from estimators.timm_backbone import TimmGazeNet
+
+    return TimmGazeNet(backbone, head_pose)
+
+
+class GazeCNN(GazeEstimator):
+    """CNN gaze regressor ("cnn", or "cnn:<timm model>" through ``backbone``).
+
+    backbone: "paper" or a timm model name. padding: paper net only ("valid" default).
+    head_pose: concatenate head pitch/yaw before the last layer. width: paper-net conv channel
+        multiplier (1.0 = paper; the CPU test suite uses less to stay fast). input_hw: network input (H, W);
+        None -> 35x55 for the paper net, 72x120 for timm models.
+    epochs, batch_size, lr, optimizer ("adam" | "sgd", momentum 0.9), weight_decay: training.
+    val_fraction: held-out share of training rows; the best-validation epoch's weights are kept.
+    augment: "none" or "+"-joined "hist_eq", "blur", "noise" (see estimators.augment; hist_eq is
+        applied at predict time too). device: "auto" | "cpu" | "cuda[:i]".
+    precision: "auto" (bf16 autocast + channels_last on CUDA and on CPUs with native bf16),
+        "bf16" or "fp32". progress: tqdm bar with loss and val error.
+    predict_batch_size: inference batch. random_state: seeds init, split, shuffling, augmentation;
+        on CPU the same seed gives identical weights and predictions.
+    """
+
+    def __init__(
+        self,
+        backbone: str = "paper",
+        padding: str = "valid",
+        head_pose: bool = False,
+        width: float = 1.0,
+        input_hw: tuple[int, int] | None = None,
+        epochs: int = 10,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        weight_decay: float = 0.0,
+        val_fraction: float = 0.1,
+        augment: str = "none",
+        device: str = "auto",
+        precision: str = "auto",
+        progress: bool = True,
+        predict_batch_size: int = 512,
+        random_state: int | None = None,
+    ):
+        self.backbone = backbone
+        self.padding = padding
+        self.head_pose = head_pose
+        self.width = width
+        self.input_hw = input_hw
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.val_fraction = val_fraction
+        self.augment = augment
+        self.device = device
+        self.precision = precision
+        self.progress = progress
+        self.predict_batch_size = predict_batch_size
+        self.random_state = random_state
+
+    def _resolved_input_hw(self) -> tuple[int, int]:
+        if self.input_hw is not None:
+            return tuple(self.input_hw)
+        if self.backbone == "paper":
+            return PAPER_INPUT_HW
+        from estimators.timm_backbone import DEFAULT_INPUT_HW
+
+        return DEFAULT_INPUT_HW
+
+    def _fit(self, X: EyeData, y: np.ndarray) -> None:
+        steps = parse_augment(self.augment)
+        for name in ("epochs", "batch_size", "predict_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        seed = (
+            int(np.random.SeedSequence().generate_state(1)[0])
+            if self.random_state is None
+            else int(self.random_state)
+        )
+        self.device_ = resolve_device(self.device)
+        self.bf16_ = use_bf16(self.device_, self.precision)
+        self.input_hw_ = self._resolved_input_hw()
+        self.augment_steps_ = steps
+        with torch.random.fork_rng(devices=[]), deterministic():
+            torch.manual_seed(seed)  # weight init; fork_rng leaves the caller's RNG untouched
+            net = build_net(self.backbone, self.padding, self.head_pose, self.width).to(
+                self.device_
+            )
+            if self.bf16_:
+                net = net.to(memory_format=torch.channels_last)
+            result = fit_net(
+                net, X.images, X.head_pitchyaw_rad, y,
+                input_hw=self.input_hw_, device=self.device_, bf16=self.bf16_, seed=seed,
+                epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                optimizer=self.optimizer, weight_decay=self.weight_decay,
+                val_fraction=self.val_fraction, steps=steps, progress=self.progress,
+            )  # fmt: skip
+        self.net_ = net
+        self.history_ = result["history"]
+        self.best_epoch_ = result["best_epoch"]
+        self.train_images_per_s_ = result["train_images_per_s"]
+        self.is_fitted_ = True
+
+    def _predict(self, X: EyeData) -> np.ndarray:
+        with deterministic():
+            vec = predict_vectors(
+                self.net_, X.images, X.head_pitchyaw_rad,
+                input_hw=self.input_hw_, device=self.device_, bf16=self.bf16_,
+                steps=self.augment_steps_, batch_size=self.predict_batch_size,
+            )  # fmt: skip
+        return vector_to_pitchyaw(vec)

@@ -1,0 +1,231 @@
+"""Training and batched prediction for torch gaze networks: small plain functions.
+
+A network here is any ``nn.Module`` called as ``net(x, head)`` with x (b, 1, h, w) float in [-1, 1]
+and head (b, 2) float32 head pitch/yaw radians, returning (b, 3) gaze vectors. Images stay uint8
+(possibly memory-mapped) until a batch is drawn: only one batch at a time is converted to float.
+The loss is the L2 (squared Euclidean) distance between the output 3-vector and the unit gaze
+vector, averaged over the batch; predictions are normalised to unit vectors afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from estimators.augment import augment_batch, preprocess
+from estimators.device import autocast
+from estimators.geometry import angular_error_deg, pitchyaw_to_vector
+
+
+def to_input(
+    images: np.ndarray, input_hw: tuple[int, int], device: str, channels_last: bool
+) -> torch.Tensor:
+    """(b, 36, 60) uint8 or float32 grey levels -> (b, 1, h, w) float32 in [-1, 1] on ``device``,
+    resized (bilinear, antialiased) to ``input_hw`` on the device."""
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(device)
+    x = x.unsqueeze(1) / 127.5 - 1.0
+    if tuple(x.shape[-2:]) != tuple(input_hw):
+        x = F.interpolate(x, size=tuple(input_hw), mode="bilinear", antialias=True)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def split_rows(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded split of n rows into (train, val) sorted index arrays; val may be empty."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    n_val = int(round(n * val_fraction))
+    if n - n_val < 1:
+        raise ValueError(f"val_fraction={val_fraction} leaves no training rows out of {n}")
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def _take(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    # Sorted fancy indexing reads a memory map front to back; only these rows are loaded.
+    order = np.argsort(idx)
+    out = np.empty((len(idx),) + arr.shape[1:], arr.dtype)
+    out[order] = arr[idx[order]]
+    return out
+
+
+@contextlib.contextmanager
+def deterministic(enabled: bool = True):
+    """torch.use_deterministic_algorithms for the block (warn-only where an op has no
+    deterministic kernel), restoring the caller's setting afterwards."""
+    before = torch.are_deterministic_algorithms_enabled()
+    before_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(enabled, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=before_warn)
+
+
+def predict_vectors(
+    net: torch.nn.Module,
+    images: np.ndarray,
+    head_pitchyaw_rad: np.ndarray,
+    *,
+    input_hw: tuple[int, int],
+    device: str,
+    bf16: bool,
+    steps: tuple[str, ...] = (),
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Batched inference: (n, 36, 60) uint8 + (n, 2) head -> (n, 3) float32 unit gaze vectors."""
+    net.eval()
+    outs = []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            img = preprocess(np.asarray(images[start : start + batch_size]), steps)
+            x = to_input(img, input_hw, device, channels_last=bf16)
+            head = np.array(head_pitchyaw_rad[start : start + batch_size], dtype=np.float32)
+            h = torch.from_numpy(head).to(device)  # a copy: memory maps are read-only
+            with autocast(device, bf16):
+                v = net(x, h)
+            outs.append(F.normalize(v.float(), dim=1).cpu().numpy())
+    return np.concatenate(outs).astype(np.float32)
+
+
+def train_step(net, opt, x: torch.Tensor, h: torch.Tensor, target: torch.Tensor, device, bf16):
+    """One optimiser step on the L2 loss to unit gaze vectors; returns the loss as a float."""
+    opt.zero_grad(set_to_none=True)
+    with autocast(device, bf16):
+        out = net(x, h)
+    loss = ((out.float() - target) ** 2).sum(1).mean()
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
+def init_output_bias(net: torch.nn.Module, mean_vector: np.ndarray) -> None:
+    """Start the last layer's bias at the mean training gaze vector (when the net exposes
+    ``output_layer()``): gaze vectors are all near (0, 0, -1), so an untrained net would spend its
+    first epoch learning that constant before the small x/y signal gets any gradient."""
+    layer = getattr(net, "output_layer", None)
+    if layer is not None and layer().bias is not None:
+        with torch.no_grad():
+            layer().bias.copy_(torch.as_tensor(mean_vector, dtype=layer().bias.dtype))
+
+
+def make_optimizer(net, optimizer: str, lr: float, weight_decay: float, momentum: float = 0.9):
+    if optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        return torch.optim.SGD(
+            net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay
+        )
+    raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+
+
+def fit_net(
+    net: torch.nn.Module,
+    images: np.ndarray,
+    head_pitchyaw_rad: np.ndarray,
+    gaze_pitchyaw_rad: np.ndarray,
+    *,
+    input_hw: tuple[int, int],
+    device: str,
+    bf16: bool,
+    seed: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    val_fraction: float = 0.1,
+    steps: tuple[str, ...] = (),
+    progress: bool = True,
+) -> dict:
+    """Train ``net`` in place; keep and restore the weights of the best validation epoch.
+
+    Returns {"history": [{epoch, train_loss, val_err_deg}], "best_epoch", "train_images_per_s"}.
+    Without validation rows (val_fraction=0) the last epoch's weights are kept.
+    """
+    train_idx, val_idx = split_rows(len(images), val_fraction, seed)
+    gen = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    opt = make_optimizer(net, optimizer, lr, weight_decay)
+    target_all = pitchyaw_to_vector(np.asarray(gaze_pitchyaw_rad, dtype=np.float32))
+    init_output_bias(net, target_all[train_idx].mean(0))
+    history, best, best_err, best_epoch = [], None, np.inf, epochs - 1
+    n_batches = (len(train_idx) + batch_size - 1) // batch_size
+    seen, train_s = 0, 0.0
+    bar = tqdm(total=epochs * n_batches, disable=not progress, desc="cnn", leave=False)
+    for epoch in range(epochs):
+        net.train()
+        order = train_idx[torch.randperm(len(train_idx), generator=gen).numpy()]
+        losses = []
+        for b in range(n_batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            t0 = time.perf_counter()
+            img = augment_batch(preprocess(_take(images, idx), steps), steps, rng)
+            x = to_input(img, input_hw, device, channels_last=bf16)
+            h = torch.from_numpy(_take(head_pitchyaw_rad, idx)).float().to(device)
+            y = torch.from_numpy(target_all[idx]).to(device)
+            losses.append(train_step(net, opt, x, h, y, device, bf16))
+            train_s += time.perf_counter() - t0
+            seen += len(idx)
+            bar.update(1)
+            bar.set_postfix(
+                loss=f"{losses[-1]:.4f}", val_err=history[-1]["val_err_deg"] if history else None
+            )
+        val_err = None
+        if len(val_idx):
+            pred = predict_vectors(
+                net, _take(images, val_idx), _take(head_pitchyaw_rad, val_idx),
+                input_hw=input_hw, device=device, bf16=bf16, steps=steps,
+            )  # fmt: skip
+            val_err = float(angular_error_deg(pred, target_all[val_idx]).mean())
+            if val_err < best_err:
+                best_err, best_epoch = val_err, epoch
+                best = copy.deepcopy(net.state_dict())
+        history.append(
+            {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_err_deg": val_err}
+        )
+        bar.set_postfix(loss=f"{history[-1]['train_loss']:.4f}", val_err=val_err)
+    bar.close()
+    if best is not None:
+        net.load_state_dict(best)
+    return {
+        "history": history,
+        "best_epoch": best_epoch,
+        "train_images_per_s": seen / max(train_s, 1e-9),
+    }
+
+
+def measure_train_images_per_s(
+    net: torch.nn.Module,
+    *,
+    input_hw,
+    device: str,
+    bf16: bool,
+    batch_size: int = 64,
+    n_steps: int = 5,
+) -> float:
+    """Training throughput (images/s) of ``net`` on random uint8 batches, after one warm-up step.
+
+    Includes input conversion and resize, as in :func:`fit_net`."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (batch_size, 36, 60), dtype=np.uint8)
+    head = torch.zeros(batch_size, 2, device=device)
+    target = F.normalize(torch.randn(batch_size, 3), dim=1).to(device)
+    opt = make_optimizer(net, "adam", 1e-4, 0.0)
+    net.train()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    for i in range(n_steps + 1):
+        if i == 1:
+            sync()
+            t0 = time.perf_counter()
+        x = to_input(images, input_hw, device, channels_last=bf16)
+        train_step(net, opt, x, head, target, device, bf16)
+    sync()
+    return n_steps * batch_size / (time.perf_counter() - t0)

@@ -1,0 +1,127 @@
+"""The scikit-learn contract, checked for every registered estimator (plus one timm backbone)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from benchmarks.datasets.demo import render_domain
+from estimators import EyeData, create_estimator, list_estimators
+from estimators.registry import get_estimator_class
+
+# Tiny hyperparameters per registered name: every new estimator must add a line here.
+TINY: dict[str, dict] = {
+    "mean": {},
+    "knn": {"n_neighbors": 3},
+    "svr": {"max_train_samples": 40},
+    "rf": {"n_estimators": 5, "n_jobs": 1},
+    "alr": {"n_neighbors": 8},
+    "cnn": {"epochs": 1, "batch_size": 16, "width": 0.25, "progress": False},
+    "cnn:resnet10t": {"epochs": 1, "batch_size": 20, "input_hw": (36, 60), "progress": False},
+}
+NAMES = [*list_estimators(), "cnn:resnet10t"]  # one timm backbone, the smallest ResNet
+
+
+@pytest.fixture(scope="module")
+def tiny_wild():
+    d = render_domain("wild", 48, seed=5)
+    return EyeData(d["images"], d["head_pitchyaw_rad"]), d["gaze_pitchyaw_rad"]
+
+
+def make(name: str, **extra):
+    return create_estimator(name, **{**TINY[name], **extra})
+
+
+def test_every_registered_name_has_tiny_params():
+    assert set(list_estimators()) <= set(TINY)
+    assert {"mean", "knn", "svr", "rf", "alr", "cnn"} <= set(list_estimators())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_returns_self_and_predicts_float32_pitchyaw(name, tiny_wild):
+    X, y = tiny_wild
+    est = make(name, random_state=0)
+    assert est.fit(X[:40], y[:40]) is est
+    pred = est.predict(X[40:])
+    assert pred.shape == (8, 2) and pred.dtype == np.float32
+    assert np.isfinite(pred).all() and np.abs(pred).max() < np.pi / 2
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clone_and_get_params_round_trip(name):
+    est = make(name, random_state=3)
+    params = est.get_params()
+    assert params["random_state"] == 3
+    assert clone(est).get_params() == params
+    assert type(est)(**params).get_params() == params
+    assert not hasattr(clone(est), "is_fitted_")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_random_state_gives_identical_predictions(name, tiny_wild):
+    X, y = tiny_wild
+    a = make(name, random_state=7).fit(X[:40], y[:40]).predict(X[40:])
+    b = make(name, random_state=7).fit(X[:40], y[:40]).predict(X[40:])
+    np.testing.assert_array_equal(a, b)
+
+
+def _bad_cases(X, y):
+    nan_head = X.head_pitchyaw_rad.copy()
+    nan_head[3, 1] = np.nan
+    nan_y = y.copy()
+    nan_y[2, 0] = np.nan
+    return {
+        "wrong image shape": (
+            EyeData(X.images[:, :, :59], X.head_pitchyaw_rad),
+            y,
+            r"\(n, 36, 60\)",
+        ),
+        "NaN head pose": (EyeData(X.images, nan_head), y, "head_pitchyaw_rad: contains NaN"),
+        "NaN gaze": (X, nan_y, "y: contains NaN"),
+        "empty": (X[:0], y[:0], "empty"),
+        "y length": (X, y[:-1], r"y: expected gaze pitch/yaw of shape \(48, 2\)"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["wrong image shape", "NaN head pose", "NaN gaze", "empty", "y length"]
+)
+@pytest.mark.parametrize("name", list_estimators())
+def test_bad_input_is_refused_with_a_clear_message(name, case, tiny_wild):
+    Xb, yb, message = _bad_cases(*tiny_wild)[case]
+    with pytest.raises(ValueError, match=message):
+        make(name).fit(Xb, yb)
+
+
+@pytest.mark.parametrize("name", list_estimators())
+def test_predict_before_fit_and_bad_predict_input(name, tiny_wild):
+    X, y = tiny_wild
+    with pytest.raises(RuntimeError, match="call fit"):
+        make(name).predict(X)
+    est = make(name, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="empty"):
+        est.predict(X[:0])
+    with pytest.raises(TypeError, match="expected EyeData"):
+        est.predict(X.images)
+
+
+def test_unknown_name_lists_available():
+    with pytest.raises(ValueError, match=r"unknown estimator 'nope'; available: alr, cnn, knn"):
+        create_estimator("nope")
+    assert get_estimator_class("cnn:resnet18").__name__ == "GazeCNN"
+    assert create_estimator("cnn:resnet18").backbone == "resnet18"
+
+
+@pytest.mark.parametrize("name", ["knn", "svr", "rf", "alr", "mean"])
+def test_classic_methods_do_not_import_torch(name):
+    code = (
+        "import sys\n"
+        f"import estimators.{name if name != 'mean' else 'mean'}\n"
+        "from estimators import create_estimator\n"
+        f"create_estimator({name!r})\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
