@@ -40,6 +40,7 @@ def fit_predict_row(
     seed: int,
     preds_path: str,
     threads: int | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Fit ``method`` on train_store[train_idx], predict test_store; save per-sample predictions.
 
@@ -57,8 +58,11 @@ def fit_predict_row(
     X = type(X)(np.ascontiguousarray(X.images), np.ascontiguousarray(X.head_pitchyaw_rad))
     y = np.asarray(train.gaze_pitchyaw_rad[train_idx])
     estimator = create_estimator(method, **params)
-    if "random_state" in estimator.get_params():
+    own = estimator.get_params()
+    if "random_state" in own:
         estimator.set_params(random_state=seed)
+    if "progress" in own:  # a training bar per row only when asked (rows may run in parallel)
+        estimator.set_params(progress=progress)
     t0 = time.perf_counter()
     estimator.fit(X, y)
     fit_s = time.perf_counter() - t0

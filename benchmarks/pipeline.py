@@ -156,6 +156,7 @@ def run_suite(
                 seed,
                 str(results_dir / "preds" / f"{r.id}-seed{seed}-{key}.npz"),
                 threads,
+                opts.progress and opts.jobs == 1,
             )
             for r, params, st, idx, key, config in tasks
         )
