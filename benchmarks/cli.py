@@ -6,6 +6,7 @@ import click
 
 from benchmarks.commands.data import data
 from benchmarks.commands.perf import perf
+from benchmarks.commands.refine import refine
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +21,7 @@ def main() -> None:
 
 main.add_command(data)
 main.add_command(perf)
+main.add_command(refine)
 
 if __name__ == "__main__":
     main()
