@@ -22,6 +22,7 @@ Row = dict[str, Any]
 SECTIONS: dict[str, str] = {
     "matmul": "benchmarks.perf:perf_matmul",
     "render": "benchmarks.perf:perf_render",
+    "refiner": "benchmarks.perf_refiner:perf_refiner",
 }
 
 

@@ -44,7 +44,9 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
         raise FileNotFoundError(
             f"{run_dir}: no trained refiner (refiner.pt and checkpoint.pt missing)"
         )
-    refiner = Refiner(config.refiner_width, config.refiner_blocks, config.input_hw)
+    refiner = Refiner(
+        config.refiner_width, config.refiner_blocks, config.input_hw, config.refiner_padding
+    )
     refiner.load_state_dict(state)
     refiner.config_hash = config.config_hash()
     device = resolve_device(device)

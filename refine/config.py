@@ -46,6 +46,7 @@ class RefinerConfig:
     # -- networks (paper: refiner 64 wide, 4 ResNet blocks; D 96, 64, 32, 32)
     refiner_width: int = 64
     refiner_blocks: int = 4
+    refiner_padding: str = "zeros"  # "zeros" (Keras 'same', the reimplementations) | "replicate"
     disc_widths: tuple[int, int, int, int] = (96, 64, 32, 32)
     input_hw: tuple[int, int] = (35, 55)
     # -- run
@@ -75,6 +76,11 @@ class RefinerConfig:
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(
                 f"refiner config: optimizer must be sgd or adam, not {self.optimizer!r}"
+            )
+        if self.refiner_padding not in ("zeros", "replicate", "reflect"):
+            raise ValueError(
+                f"refiner config: refiner_padding must be zeros, replicate or reflect, "
+                f"not {self.refiner_padding!r}"
             )
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(

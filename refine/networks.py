@@ -15,10 +15,10 @@ from torch import nn
 class ResnetBlock(nn.Module):
     """conv3x3 -> ReLU -> conv3x3, add the input, ReLU (the paper's block, no normalisation)."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, padding_mode: str = "zeros"):
         super().__init__()
-        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
-        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, padding_mode=padding_mode)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, padding_mode=padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(x + self.conv2(torch.relu(self.conv1(x))))
@@ -28,14 +28,21 @@ class Refiner(nn.Module):
     """R: conv3x3 (1 -> width) + ReLU, ``blocks`` ResNet blocks, conv1x1 (width -> 1), tanh.
 
     Fully convolutional, no striding or pooling: (B, 1, H, W) in [-1, 1] -> same shape in
-    [-1, 1]. ``input_hw`` records the resolution it was trained at (used by refine.apply).
+    [-1, 1]. ``padding_mode`` "zeros" is Keras' 'same'; "replicate" avoids the dark/bright frame
+    a zero-padded refiner can paint along the border (the paper does not say). ``input_hw`` records the resolution it was trained at (used by refine.apply).
     """
 
-    def __init__(self, width: int = 64, blocks: int = 4, input_hw: tuple[int, int] = (35, 55)):
+    def __init__(
+        self,
+        width: int = 64,
+        blocks: int = 4,
+        input_hw: tuple[int, int] = (35, 55),
+        padding_mode: str = "zeros",
+    ):
         super().__init__()
         self.input_hw = tuple(input_hw)
-        self.stem = nn.Conv2d(1, width, 3, padding=1)
-        self.blocks = nn.Sequential(*[ResnetBlock(width) for _ in range(blocks)])
+        self.stem = nn.Conv2d(1, width, 3, padding=1, padding_mode=padding_mode)
+        self.blocks = nn.Sequential(*[ResnetBlock(width, padding_mode) for _ in range(blocks)])
         self.head = nn.Conv2d(width, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,7 +85,9 @@ class LocalDiscriminator(nn.Module):
 
 def build_networks(config) -> tuple[Refiner, LocalDiscriminator]:
     """R and D for a :class:`refine.config.RefinerConfig` (weights from torch's current RNG)."""
-    refiner = Refiner(config.refiner_width, config.refiner_blocks, config.input_hw)
+    refiner = Refiner(
+        config.refiner_width, config.refiner_blocks, config.input_hw, config.refiner_padding
+    )
     return refiner, LocalDiscriminator(config.disc_widths)
 
 
@@ -86,4 +95,13 @@ def refiner_flops(width: int, blocks: int, hw: tuple[int, int]) -> float:
     """Multiply-adds x 2 of one refiner forward pass on one image (bias and ReLU ignored)."""
     pixels = hw[0] * hw[1]
     macs = pixels * (9 * width + blocks * 2 * 9 * width * width + width)
+    return 2.0 * macs
+
+
+def discriminator_flops(widths: tuple[int, int, int, int], hw: tuple[int, int]) -> float:
+    """Multiply-adds x 2 of one discriminator forward pass on one image ("same" padding)."""
+    w1, w2, w3, w4 = widths
+    h1, v1 = (hw[0] + 1) // 2, (hw[1] + 1) // 2
+    h2, v2 = (h1 + 1) // 2, (v1 + 1) // 2
+    macs = h1 * v1 * 9 * w1 + h2 * v2 * (9 * w1 * w2 + 9 * w2 * w3 + w3 * w4 + w4 * 2)
     return 2.0 * macs

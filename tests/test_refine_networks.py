@@ -84,3 +84,23 @@ def test_image_conversion_round_trip():
     im = np.arange(36 * 60, dtype=np.uint8).reshape(1, 36, 60)
     assert np.array_equal(to_uint8(to_tensor(im, (36, 60))), im)
     assert to_tensor(im, (35, 55)).shape == (1, 1, 35, 55)
+
+
+def test_discriminator_flops_and_perf_section_registered():
+    from benchmarks.perf import SECTIONS
+    from refine.networks import discriminator_flops
+
+    # 18x28 x 9x96 + 9x14 x (9x96x64 + 9x64x32 + 32x32 + 32x2) multiply-adds
+    macs = 18 * 28 * 9 * 96 + 9 * 14 * (9 * 96 * 64 + 9 * 64 * 32 + 32 * 32 + 32 * 2)
+    assert discriminator_flops((96, 64, 32, 32), (35, 55)) == 2.0 * macs
+    assert SECTIONS["refiner"] == "benchmarks.perf_refiner:perf_refiner"
+
+
+def test_replicate_padding_option():
+    from refine.config import RefinerConfig
+
+    r, _ = build_networks(RefinerConfig(refiner_padding="replicate", refiner_width=8))
+    assert r.stem.padding_mode == "replicate"
+    assert r(torch.zeros(1, 1, 35, 55)).shape[-2:] == (35, 55)
+    with pytest.raises(ValueError, match="refiner_padding"):
+        RefinerConfig(refiner_padding="circle")

@@ -46,7 +46,7 @@ def test_run_directory_contents(finished_run):
     assert rows[2]["loss_r"] == "" and float(rows[2]["loss_d"]) > 0  # pretraining D
     assert float(rows[-1]["loss_r_adv"]) > 0 and float(rows[-1]["loss_d"]) > 0
     diag = json.loads((run_dir / "diagnostics.json").read_text())
-    for key in ("realism_cnn_acc_real_vs_synthetic", "realism_cnn_acc_real_vs_refined"):
+    for key in ("realism_acc_real_vs_synthetic", "realism_cnn_acc_real_vs_refined"):
         assert 0.0 <= diag[key] <= 1.0
     assert diag["mean_abs_diff_grey"] >= 0 and np.isfinite(diag["gaze_err_deg_on_refined"])
     assert summary["images_per_s"] > 0
@@ -126,3 +126,9 @@ def test_apply_maps_back_to_store_size(finished_run):
     assert sum(len(r) for _, r in out) == 7
     with pytest.raises(ValueError, match="uint8"):
         next(iter_refined(refiner, images.astype(np.float32)))
+
+
+def test_bad_input_arrays_are_one_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"real images: expected an \(N, H, W\) uint8 array"):
+        train_refiner(demo("sim")["images"], np.zeros((4, 36, 60)), tiny_config(), tmp_path / "r")
+    assert not (tmp_path / "r").exists()

@@ -98,9 +98,9 @@ def train_cmd(synthetic_path, real_path, run_dir, config_file, overrides, resume
         raise click.ClickException(str(e)) from None
     diag = json.loads(Path(summary["diagnostics"]).read_text())
     click.echo(
-        f"{run_dir}: {summary['steps']} steps in {summary['wall_s']:.0f} s; realism (CNN acc, "
-        f"lower is better) real vs synthetic {diag['realism_cnn_acc_real_vs_synthetic']:.3f}, "
-        f"real vs refined {diag['realism_cnn_acc_real_vs_refined']:.3f}; "
+        f"{run_dir}: {summary['steps']} steps in {summary['wall_s']:.0f} s; realism (classifier "
+        f"acc, lower is better) real vs synthetic {diag['realism_acc_real_vs_synthetic']:.3f}, "
+        f"real vs refined {diag['realism_acc_real_vs_refined']:.3f}; "
         f"|R(x) - x| {diag['mean_abs_diff_grey']:.1f} grey levels"
     )
 
