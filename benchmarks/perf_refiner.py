@@ -25,14 +25,14 @@ def _rates(precision: str, device: str, quick: bool) -> dict[str, float]:
 
     from refine.apply import iter_refined
     from refine.config import RefinerConfig
-    from refine.train import _Trainer
+    from refine.trainer import Trainer
 
     batch = 32 if quick else 128
     cfg = RefinerConfig(batch_size=batch, buffer_size=4 * batch, precision=precision, device=device)
     rng = np.random.default_rng(0)
     syn = rng.integers(0, 256, (4 * batch, 36, 60), dtype=np.uint8)
     real = rng.integers(0, 256, (4 * batch, 36, 60), dtype=np.uint8)
-    t = _Trainer(syn, real, cfg)
+    t = Trainer(syn, real, cfg)
     t.d_step()  # fills part of the buffer so timed D steps draw from it
 
     def main_step():

@@ -75,6 +75,10 @@ def test_config_dict_round_trip_and_unknown_keys():
         RefinerConfig.from_dict({"lamda": 1})
     with pytest.raises(ValueError, match="batch_size"):
         RefinerConfig(batch_size=0)
+    assert RefinerConfig.preset("quick", steps=5).steps == 5
+    assert RefinerConfig.preset("smoke").disc_widths == (96, 64, 32, 32)  # D stays the paper's
+    with pytest.raises(ValueError, match="unknown refiner preset"):
+        RefinerConfig.preset("huge")
     assert parse_override("lr=2e-4") == ("lr", 2e-4)
     assert parse_override("optimizer=adam") == ("optimizer", "adam")
     assert parse_override("disc_widths=[8,8,8,8]") == ("disc_widths", [8, 8, 8, 8])

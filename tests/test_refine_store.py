@@ -101,3 +101,16 @@ def test_cli_apply(cli_run, stores, tmp_path):
     r = CliRunner().invoke(main, ["refine", "apply", "--run", str(tmp_path), "--input",
                                   str(stores / "sim"), "--out", str(tmp_path / "o")])  # fmt: skip
     assert r.exit_code != 0 and "not complete" in r.output and "Traceback" not in r.output
+
+
+def test_config_layers_preset_file_set(tmp_path):
+    from benchmarks.commands.refine import build_config
+
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps({"steps": 7, "lr": 0.01}))
+    c = build_config("smoke", f, ("lr=0.002",), tmp_path / "run", False)
+    assert (c.refiner_width, c.steps, c.lr) == (16, 7, 0.002)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("steps = = 3")
+    with pytest.raises(ValueError, match="bad.toml: not valid toml"):
+        build_config(None, bad, (), tmp_path / "run", False)

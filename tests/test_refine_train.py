@@ -8,7 +8,8 @@ import torch
 import refine.losses
 from refine.apply import iter_refined, load_refiner
 from refine.checkpoint import load_checkpoint
-from refine.train import RefinerDiverged, _Trainer, is_complete, train_refiner
+from refine.train import RefinerDiverged, is_complete, train_refiner
+from refine.trainer import Trainer
 from tests.refine_fixtures import demo, one_torch_thread, tiny_config  # noqa: F401
 
 
@@ -56,7 +57,7 @@ def test_checkpoint_round_trip(finished_run, tmp_path):
     run_dir, _ = finished_run
     state = load_checkpoint(run_dir)
     assert state["step"] == 8 and len(state["buffer"]["images"]) == 16  # buffer filled
-    t = _Trainer(demo("sim")["images"], demo("wild")["images"], tiny_config())
+    t = Trainer(demo("sim")["images"], demo("wild")["images"], tiny_config())
     t.load(state)
     for a, b in zip(t.R.state_dict().values(), state["refiner"].values(), strict=True):
         assert torch.equal(a, b)
@@ -69,7 +70,7 @@ def test_checkpoint_round_trip(finished_run, tmp_path):
 def test_resume_after_kill_is_bit_for_bit(finished_run, tmp_path, monkeypatch):
     run_dir, _ = finished_run
     calls = {"n": 0}
-    real_step = _Trainer.r_step
+    real_step = Trainer.r_step
 
     def dying_r_step(self, pretrain):
         calls["n"] += 1
@@ -78,10 +79,10 @@ def test_resume_after_kill_is_bit_for_bit(finished_run, tmp_path, monkeypatch):
         return real_step(self, pretrain)
 
     killed = tmp_path / "killed"
-    monkeypatch.setattr(_Trainer, "r_step", dying_r_step)
+    monkeypatch.setattr(Trainer, "r_step", dying_r_step)
     with pytest.raises(KeyboardInterrupt):
         _train(killed)
-    monkeypatch.setattr(_Trainer, "r_step", real_step)
+    monkeypatch.setattr(Trainer, "r_step", real_step)
     assert not is_complete(killed) and load_checkpoint(killed)["step"] == 4
     with pytest.raises(ValueError, match="not empty.*resume"):
         _train(killed)
@@ -110,7 +111,10 @@ def test_nan_loss_stops_naming_the_step_and_keeps_checkpoint(tmp_path, monkeypat
         return out * float("nan") if calls["n"] >= 5 else out
 
     monkeypatch.setattr(refine.losses, "self_regularisation", nan_after_five)
-    with pytest.raises(RefinerDiverged, match=r"diverged at step 6: loss_r_adv|step 6.*nan"):
+    with pytest.raises(
+        RefinerDiverged,
+        match=r"diverged at step 6: loss_r_reg = nan.*last good checkpoint \(step 4\) kept",
+    ):
         _train(tmp_path / "r")
     assert load_checkpoint(tmp_path / "r")["step"] == 4
     assert not is_complete(tmp_path / "r")

@@ -33,14 +33,23 @@ def load_config_file(path: Path) -> dict:
     return data.get("refiner", data) if set(data) == {"refiner"} else data
 
 
-def build_config(config_file: Path | None, overrides: tuple[str, ...], run_dir: Path, resume: bool):
-    """Defaults <- config file <- --set overrides; on --resume with neither, the run's own."""
-    from refine.config import RefinerConfig, parse_override
+def build_config(
+    preset: str | None,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    run_dir: Path,
+    resume: bool,
+):
+    """Paper defaults <- --preset <- config file <- --set overrides; on --resume with none of
+    them, the run's own config.json."""
+    from refine.config import PRESETS, RefinerConfig, parse_override
 
     values: dict = {}
     saved = run_dir / "config.json"
-    if resume and saved.is_file() and config_file is None and not overrides:
+    if resume and saved.is_file() and not (preset or config_file or overrides):
         values = json.loads(saved.read_text())
+    if preset is not None:
+        values.update(PRESETS[preset])
     if config_file is not None:
         values.update(load_config_file(config_file))
     for text in overrides:
@@ -61,6 +70,11 @@ def refine() -> None:
 @click.option("--real", "real_path", required=True, type=_DIR, help="Real store (labels unused).")
 @click.option("--out", "run_dir", required=True, type=_DIR, help="Run directory to create.")
 @click.option(
+    "--preset",
+    type=click.Choice(["smoke", "quick"]),
+    help="Light CPU settings: smoke (< 30 s) or quick (3-5 min); default: the paper's.",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -76,12 +90,14 @@ def refine() -> None:
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @fail_cleanly
-def train_cmd(synthetic_path, real_path, run_dir, config_file, overrides, resume, quiet) -> None:
+def train_cmd(
+    synthetic_path, real_path, run_dir, preset, config_file, overrides, resume, quiet
+) -> None:
     """Train R and D (SimGAN) with checkpoints, sample grids, loss curves and diagnostics."""
     from benchmarks.datasets.store import open_store
     from refine.train import RefinerDiverged, train_refiner
 
-    config = build_config(config_file, overrides, run_dir, resume)
+    config = build_config(preset, config_file, overrides, run_dir, resume)
     syn, real = open_store(synthetic_path), open_store(real_path)
     try:
         summary = train_refiner(
