@@ -6,6 +6,7 @@ import click
 
 from benchmarks.commands.data import data
 from benchmarks.commands.perf import perf
+from benchmarks.commands.refine import refine
 from benchmarks.commands.report import check_cmd, report
 from benchmarks.commands.run import run
 
@@ -25,6 +26,7 @@ main.add_command(report)
 main.add_command(check_cmd)
 main.add_command(data)
 main.add_command(perf)
+main.add_command(refine)
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,7 @@ SECTIONS: dict[str, str] = {
     "render": "benchmarks.perf:perf_render",
     "unityeyes": "benchmarks.perf_unityeyes:perf_unityeyes",
     "estimators": "benchmarks.perf_estimators:perf_estimators",
+    "refiner": "benchmarks.perf_refiner:perf_refiner",
 }
 
 

@@ -1,0 +1,88 @@
+"""Run a trained refiner over images in batches (bounded memory; the caller stores the output).
+
+The refiner works at its training resolution ``input_hw`` (35x55, the paper's); stores hold
+36x60. Each batch is resized to input_hw (bilinear, antialiased), refined, and mapped back as a
+*residual*: ``out = x + resize(R(x') - x', 36x60)`` where x' is the resized input. Where R
+changes nothing the stored pixels stay exactly the original ones (no resampling blur added),
+and everything R does at 35x55 reaches the 36x60 image, so an estimator that resizes to 35x55
+sees (up to rounding) R's own output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from estimators.device import autocast, resolve_device, use_bf16
+from refine.config import RefinerConfig
+from refine.images import check_images, resize, to_tensor
+from refine.networks import Refiner
+
+
+def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
+    """The trained R of a run (refiner.pt, else the latest checkpoint) in eval mode on device.
+
+    ``refiner.input_hw`` is the resolution it works at; ``refiner.config_hash`` names the run.
+    """
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{run_dir}: not a refiner run (config.json is missing)")
+    config = RefinerConfig.from_dict(json.loads(cfg_path.read_text()))
+    weights = run_dir / "refiner.pt"
+    if weights.is_file():
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    elif (run_dir / "checkpoint.pt").is_file():
+        from refine.checkpoint import load_checkpoint
+
+        state = load_checkpoint(run_dir)["refiner"]
+    else:
+        raise FileNotFoundError(
+            f"{run_dir}: no trained refiner (refiner.pt and checkpoint.pt missing)"
+        )
+    refiner = Refiner(
+        config.refiner_width, config.refiner_blocks, config.input_hw, config.refiner_padding
+    )
+    refiner.load_state_dict(state)
+    refiner.config_hash = config.config_hash()
+    device = resolve_device(device)
+    fmt = torch.channels_last if use_bf16(device, config.precision) else torch.contiguous_format
+    return refiner.to(device, memory_format=fmt).eval()
+
+
+@torch.no_grad()
+def iter_refined(
+    refiner: torch.nn.Module,
+    images: np.ndarray,
+    *,
+    start: int = 0,
+    batch_size: int = 256,
+    device: str = "auto",
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (row_start, refined (k, H, W) uint8) for rows start.. of (N, H, W) uint8 images.
+
+    Reads one batch at a time (images may be a memory map). Output has the input's H x W.
+    """
+    check_images(images, "images to refine")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = resolve_device(device)
+    refiner = refiner.to(device)
+    bf16 = use_bf16(device) and next(refiner.parameters()).is_floating_point()
+    channels_last = bf16
+    hw_in = tuple(getattr(refiner, "input_hw", images.shape[1:]))
+    hw_out = tuple(images.shape[1:])
+    for s in range(start, len(images), batch_size):
+        x_full = to_tensor(images[s : s + batch_size], hw_out, device)
+        x = resize(x_full, hw_in)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(device, bf16):
+            r = refiner(x).float()
+        y = x_full + resize(r - x, hw_out)
+        g = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)[:, 0]
+        yield s, g.cpu().numpy()

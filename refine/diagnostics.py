@@ -1,0 +1,197 @@
+"""Did refinement work? Realism and label preservation of a refiner, on held-out samples.
+
+Everything is measured at the refiner's resolution (input_hw, 35x55 by default) on ``diag_n``
+random synthetic and real images:
+
+- **Realism** (lower is better, 0.5 = indistinguishable): held-out accuracy of fresh small
+  classifiers trained to tell real from refined images, next to the same classifiers' accuracy
+  on real vs synthetic. A panel, because each sees something else (CLASSIFIERS): a tiny CNN
+  trained briefly (texture: noise, blur, JPEG), logistic regression on 2x2- and 8x8-pooled
+  pixels (layout; coarse look) and on the grey-level histogram. Each is trained on one half of
+  the images and scored on the other. The summary is the panel's mean accuracy, and
+  ``realism_gap_closed`` = (acc_synthetic - acc_refined) / (acc_synthetic - 0.5).
+- **Label preservation:** mean |R(x) - x| in grey levels, and the gaze error (degrees) of a
+  ridge regressor on 2x-downsampled pixels + head pose trained on synthetic images: on held-out
+  x, on R(x) of the same images (how much the image moved for a synthetic-trained estimator),
+  and refit on R(x) (whether the gaze is still in the refined image).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from estimators.geometry import mean_angular_error_deg
+from refine.images import to_tensor, to_uint8
+
+CNN_STEPS, CNN_BATCH = 150, 128
+
+
+@torch.no_grad()
+def refine_images(refiner: nn.Module, images: np.ndarray, hw, device: str, batch: int = 256):
+    """(k, H, W) uint8 -> (inputs, refined) both (k, *hw) uint8 at the refiner's resolution."""
+    from estimators.device import autocast, use_bf16
+
+    bf16 = use_bf16(device)
+    xs, ys = [], []
+    for s in range(0, len(images), batch):
+        x = to_tensor(images[s : s + batch], hw, device)
+        with autocast(device, bf16):
+            ys.append(to_uint8(refiner(x)))
+        xs.append(to_uint8(x))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _pooled(images: np.ndarray, k: int = 2) -> np.ndarray:
+    """(k, H, W) uint8 -> (k, features) float32 in [0, 1]: k x k average pooling, flattened."""
+    x = torch.from_numpy(np.asarray(images)).float().unsqueeze(1) / 255.0
+    return F.avg_pool2d(x, k, ceil_mode=True).flatten(1).numpy()
+
+
+def _tiny_cnn_accuracy(a: np.ndarray, b: np.ndarray, seed: int) -> float:
+    """Held-out accuracy of a small CNN trained for CNN_STEPS steps to tell a (0) from b (1).
+
+    Runs on one thread: ops this small lose more to thread synchronisation than they gain.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _tiny_cnn_fit(a, b, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _tiny_cnn_fit(a: np.ndarray, b: np.ndarray, seed: int) -> float:
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = nn.Sequential(  # strided from the first layer: cheap, still sees pixel texture
+        nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Flatten(), nn.LazyLinear(2),
+    )  # fmt: skip
+    x = torch.from_numpy(np.concatenate([a, b])).float().unsqueeze(1) / 127.5 - 1.0
+    y = torch.cat([torch.zeros(len(a)), torch.ones(len(b))]).long()
+    perm = torch.randperm(len(x), generator=g)
+    half = len(x) // 2
+    tr, te = perm[:half], perm[half:]
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    # ~10 epochs, between 20 and CNN_STEPS steps: enough to separate the demo domains
+    steps = int(np.clip(10 * half // CNN_BATCH, 20, CNN_STEPS))
+    for _ in range(steps):
+        i = tr[torch.randint(0, len(tr), (CNN_BATCH,), generator=g)]
+        loss = F.cross_entropy(net(x[i]), y[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float((net(x[te]).argmax(1) == y[te]).float().mean())
+
+
+def _logistic_accuracy(fa: np.ndarray, fb: np.ndarray, seed: int) -> float:
+    """Held-out accuracy of standardised logistic regression on features fa (0) vs fb (1)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.concatenate([fa, fb])
+    y = np.r_[np.zeros(len(fa)), np.ones(len(fb))]
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.5, random_state=seed, stratify=y)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500))
+    return float(clf.fit(xtr, ytr).score(xte, yte))
+
+
+def _histogram(images: np.ndarray, bins: int = 16) -> np.ndarray:
+    """(k, H, W) uint8 -> (k, bins) grey-level histograms (fractions of pixels)."""
+    idx = images.reshape(len(images), -1).astype(np.int64) * bins // 256
+    counts = np.stack([np.bincount(row, minlength=bins) for row in idx])
+    return counts.astype(np.float32) / idx.shape[1]
+
+
+# name -> (what it sees, accuracy function of (real, other, seed))
+CLASSIFIERS = {
+    "cnn": ("texture: noise, blur, edges", _tiny_cnn_accuracy),
+    "logreg_2x": ("pixels pooled 2x2: layout", lambda a, b, s: _logistic_accuracy(_pooled(a, 2), _pooled(b, 2), s)),
+    "logreg_8x": ("pixels pooled 8x8: coarse look", lambda a, b, s: _logistic_accuracy(_pooled(a, 8), _pooled(b, 8), s)),
+    "histogram": ("grey-level histogram", lambda a, b, s: _logistic_accuracy(_histogram(a), _histogram(b), s)),
+}  # fmt: skip
+
+
+def _gaze_errors(x, refined, gaze, head) -> dict[str, float]:
+    from sklearn.linear_model import Ridge
+
+    half = len(x) // 2
+
+    def feats(ims):
+        return np.hstack([_pooled(ims), head.astype(np.float32)])
+
+    fx, fr = feats(x), feats(refined)
+    ridge = Ridge(alpha=1.0).fit(fx[:half], gaze[:half])
+    refit = Ridge(alpha=1.0).fit(fr[:half], gaze[:half])
+    return {
+        "gaze_err_deg_on_x": mean_angular_error_deg(ridge.predict(fx[half:]), gaze[half:]),
+        "gaze_err_deg_on_refined": mean_angular_error_deg(ridge.predict(fr[half:]), gaze[half:]),
+        "gaze_err_deg_refit_on_refined": mean_angular_error_deg(
+            refit.predict(fr[half:]), gaze[half:]
+        ),
+        "gaze_n_train": int(half),
+        "gaze_n_test": int(len(x) - half),
+    }
+
+
+def run_diagnostics(
+    refiner: nn.Module,
+    synthetic: np.ndarray,
+    real: np.ndarray,
+    config,
+    *,
+    device: str = "cpu",
+    gaze_pitchyaw_rad: np.ndarray | None = None,
+    head_pitchyaw_rad: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Realism and label preservation of ``refiner`` (see the module doc); a JSON-able dict."""
+    rng = np.random.default_rng([config.seed, 2])
+    rows_s = np.sort(rng.choice(len(synthetic), min(config.diag_n, len(synthetic)), replace=False))
+    rows_r = np.sort(rng.choice(len(real), min(config.diag_n, len(real)), replace=False))
+    hw = tuple(config.input_hw)
+    x, refined = refine_images(refiner, np.asarray(synthetic[rows_s]), hw, device)
+    real_hw = to_uint8(to_tensor(np.asarray(real[rows_r]), hw))
+    seed = config.seed
+    out: dict[str, Any] = {
+        "n_synthetic": int(len(rows_s)),
+        "n_real": int(len(rows_r)),
+        "resolution_hw": list(hw),
+        "mean_abs_diff_grey": float(np.abs(refined.astype(np.float32) - x).mean()),
+    }
+    acc_syn, acc_ref = [], []
+    for name, (_, accuracy) in CLASSIFIERS.items():
+        a, b = accuracy(real_hw, x, seed), accuracy(real_hw, refined, seed)
+        out[f"realism_{name}_acc_real_vs_synthetic"] = a
+        out[f"realism_{name}_acc_real_vs_refined"] = b
+        acc_syn.append(a)
+        acc_ref.append(b)
+    # the summary: mean over the panel; gap closed = 1 when refined is as real as real
+    out["realism_acc_real_vs_synthetic"] = float(np.mean(acc_syn))
+    out["realism_acc_real_vs_refined"] = float(np.mean(acc_ref))
+    gap = out["realism_acc_real_vs_synthetic"] - 0.5
+    out["realism_gap_closed"] = (
+        float((out["realism_acc_real_vs_synthetic"] - out["realism_acc_real_vs_refined"]) / gap)
+        if gap > 0
+        else None
+    )
+    if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
+        gaze = np.asarray(gaze_pitchyaw_rad[rows_s], np.float64)
+        head = np.asarray(head_pitchyaw_rad[rows_s], np.float64)
+        out.update(_gaze_errors(x, refined, gaze, head))
+    else:
+        out["gaze"] = "skipped: no synthetic gaze/head labels given"
+    out["note"] = (
+        "realism: held-out accuracy of fresh classifiers (cnn, logreg_2x, logreg_8x, histogram; "
+        "summary = their mean) telling real from X; 0.5 = indistinguishable, lower is better. "
+        "gaze: ridge on 2x-pooled pixels + head pose trained on synthetic x"
+    )
+    return out

@@ -1,0 +1,107 @@
+"""SimGAN's refiner R and local discriminator D, exactly as the paper's eye-gaze networks.
+
+Tensors are (B, 1, H, W) float in [-1, 1] (grey level g maps to g / 127.5 - 1); the paper's
+input is H x W = 35 x 55. Every conv is "same"-padded (pad = k // 2): R keeps 35x55, and D's two
+stride-2 convs take 35x55 -> 18x28 -> 9x14, the paper's 9 x 14 = 126 patches (unpadded convs
+would give 8x13).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ResnetBlock(nn.Module):
+    """conv3x3 -> ReLU -> conv3x3, add the input, ReLU (the paper's block, no normalisation)."""
+
+    def __init__(self, width: int, padding_mode: str = "zeros"):
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, padding_mode=padding_mode)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, padding_mode=padding_mode)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.conv2(torch.relu(self.conv1(x))))
+
+
+class Refiner(nn.Module):
+    """R: conv3x3 (1 -> width) + ReLU, ``blocks`` ResNet blocks, conv1x1 (width -> 1), tanh.
+
+    Fully convolutional, no striding or pooling: (B, 1, H, W) in [-1, 1] -> same shape in
+    [-1, 1]. ``padding_mode`` "zeros" is Keras' 'same'; "replicate" avoids the dark/bright frame
+    a zero-padded refiner can paint along the border (the paper does not say). ``input_hw`` records the resolution it was trained at (used by refine.apply).
+    """
+
+    def __init__(
+        self,
+        width: int = 64,
+        blocks: int = 4,
+        input_hw: tuple[int, int] = (35, 55),
+        padding_mode: str = "zeros",
+    ):
+        super().__init__()
+        self.input_hw = tuple(input_hw)
+        self.stem = nn.Conv2d(1, width, 3, padding=1, padding_mode=padding_mode)
+        self.blocks = nn.Sequential(*[ResnetBlock(width, padding_mode) for _ in range(blocks)])
+        self.head = nn.Conv2d(width, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.head(self.blocks(torch.relu(self.stem(x)))))
+
+
+class LocalDiscriminator(nn.Module):
+    """D: conv3x3 s2 (96), conv3x3 s2 (64), maxpool 3x3 s1, conv3x3 (32), conv1x1 (32),
+    conv1x1 (2); ReLU after every conv but the last.
+
+    (B, 1, 35, 55) -> logits (B, 2, 9, 14); class 0 = "real", class 1 = "refined". The paper's
+    softmax over the 2 channels is applied inside the cross-entropy (``probabilities`` gives it).
+    """
+
+    REAL, REFINED = 0, 1
+
+    def __init__(self, widths: tuple[int, int, int, int] = (96, 64, 32, 32)):
+        super().__init__()
+        w1, w2, w3, w4 = widths
+        self.net = nn.Sequential(
+            nn.Conv2d(1, w1, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w1, w2, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(3, stride=1, padding=1),
+            nn.Conv2d(w2, w3, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w3, w4, 1),
+            nn.ReLU(),
+            nn.Conv2d(w4, 2, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Softmax over the 2 channels at every position: (B, 2, h, w), summing to 1."""
+        return torch.softmax(self.forward(x).float(), dim=1)
+
+
+def build_networks(config) -> tuple[Refiner, LocalDiscriminator]:
+    """R and D for a :class:`refine.config.RefinerConfig` (weights from torch's current RNG)."""
+    refiner = Refiner(
+        config.refiner_width, config.refiner_blocks, config.input_hw, config.refiner_padding
+    )
+    return refiner, LocalDiscriminator(config.disc_widths)
+
+
+def refiner_flops(width: int, blocks: int, hw: tuple[int, int]) -> float:
+    """Multiply-adds x 2 of one refiner forward pass on one image (bias and ReLU ignored)."""
+    pixels = hw[0] * hw[1]
+    macs = pixels * (9 * width + blocks * 2 * 9 * width * width + width)
+    return 2.0 * macs
+
+
+def discriminator_flops(widths: tuple[int, int, int, int], hw: tuple[int, int]) -> float:
+    """Multiply-adds x 2 of one discriminator forward pass on one image ("same" padding)."""
+    w1, w2, w3, w4 = widths
+    h1, v1 = (hw[0] + 1) // 2, (hw[1] + 1) // 2
+    h2, v2 = (h1 + 1) // 2, (v1 + 1) // 2
+    macs = h1 * v1 * 9 * w1 + h2 * v2 * (9 * w1 * w2 + 9 * w2 * w3 + w3 * w4 + w4 * 2)
+    return 2.0 * macs
