@@ -29,7 +29,7 @@ import torch
 from estimators.device import describe_device
 from refine import checkpoint as ckpt
 from refine.config import RefinerConfig
-from refine.images import check_images, to_tensor
+from refine.images import check_images, to_tensor, to_uint8
 from refine.logbook import Logbook, write_json_atomic
 from refine.trainer import Trainer
 
@@ -145,6 +145,8 @@ def train_refiner(
             if k.startswith("loss") and not abs(v) <= config.max_loss  # catches NaN too
         }
         if bad:
+            if bar is not None:
+                bar.close()
             where = (
                 f"last good checkpoint (step {last_ckpt}) kept"
                 if last_ckpt is not None
@@ -165,8 +167,6 @@ def train_refiner(
             with torch.no_grad(), t.autocast():
                 x = to_tensor(synthetic[rows_syn], config.input_hw, t.device, t.channels_last)
                 refined = t.R(x)
-            from refine.images import to_uint8
-
             real_s = to_tensor(real[rows_real], config.input_hw, "cpu")
             (run_dir / "samples").mkdir(exist_ok=True)
             sample_grid(
