@@ -30,7 +30,7 @@ class CheckLine:
         word = "OK     " if self.status == "ok" else "WORSE  "
         return (
             f"{word}{self.row_id}: {self.result_deg:.2f} deg vs baseline {self.baseline_deg:.2f} "
-            f"(+{self.result_deg - self.baseline_deg:.2f}, tolerance {self.tolerance_deg:.2f})"
+            f"({self.result_deg - self.baseline_deg:+.2f}, tolerance {self.tolerance_deg:.2f})"
         )
 
 

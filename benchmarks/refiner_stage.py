@@ -62,6 +62,9 @@ def train_stage(
         run_dir,
         resume=resume,
         progress=progress,
+        # labels let the run's diagnostics measure label preservation (gaze error on R(x) vs x)
+        synthetic_gaze_pitchyaw_rad=synthetic.gaze_pitchyaw_rad,
+        synthetic_head_pitchyaw_rad=synthetic.head_pitchyaw_rad,
     )
     return run_dir
 
