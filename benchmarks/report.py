@@ -93,8 +93,18 @@ TRAIN_NAMES = {
 }
 
 
+def _missing(x: Any) -> bool:
+    return x is None or bool(pd.isna(x))
+
+
 def _fmt(x: Any, digits: int = 1) -> str:
-    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
+    return "–" if _missing(x) else f"{x:.{digits}f}"
+
+
+def _train_name(r: Any, names: dict[str, str]) -> str:
+    """'demo sim, refined 4x' / 'UnityEyes refined': the training data column of a row."""
+    scale = f" {r.train_scale}x" if r.train_scale > 1 else ""
+    return names.get(r.train_source, r.train_source) + scale
 
 
 def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]) -> str:
@@ -123,13 +133,11 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in df.itertuples():
-        train = names.get(r.train_source, r.train_source) + (
-            f" {r.train_scale}x" if r.train_scale > 1 else ""
-        )
+        train = _train_name(r, names)
         ours = _fmt(r.err_mean_deg, 2) + (
             "" if np.isnan(r.err_std_deg) else f" ± {r.err_std_deg:.2f}"
         )
-        delta = "–" if r.paper_err_deg is None else f"{r.err_mean_deg - r.paper_err_deg:+.1f}"
+        delta = "–" if _missing(r.paper_err_deg) else f"{r.err_mean_deg - r.paper_err_deg:+.1f}"
         label = r.label + (" *(extra)*" if r.extra else "")
         lines.append(
             f"| {label} | {train} | {r.rs} | {ours} | {_fmt(r.ci95_lo_deg)}–{_fmt(r.ci95_hi_deg)} "
@@ -143,9 +151,7 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
         "|---|---|---|---|",
     ]
     for r in df.itertuples():
-        train = names.get(r.train_source, r.train_source) + (
-            f" {r.train_scale}x" if r.train_scale > 1 else ""
-        )
+        train = _train_name(r, names)
         lines.append(
             f"| {r.label} | {train} | {r.within_7deg_pct:.1f} | {_fmt(r.paper_within7_pct)} |"
         )
@@ -185,7 +191,8 @@ def plot_curves(results_dir: Path, df: pd.DataFrame, out: Path, demo: bool) -> N
     rows = latest_rows(read_rows(results_dir))
     d = np.linspace(0, 40, 161)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for rec in df.itertuples():
+    colors = plt.get_cmap("tab20").colors  # 20 distinct colours: Table 1 plus extras
+    for i, rec in enumerate(df.itertuples()):
         errs = [load_errors(results_dir, r) for r in rows if r["row_id"] == rec.row_id]
         errs = [e for e in errs if e is not None]
         if not errs:
@@ -196,6 +203,7 @@ def plot_curves(results_dir: Path, df: pd.DataFrame, out: Path, demo: bool) -> N
             100 * frac,
             label=f"{rec.label} ({rec.err_mean_deg:.1f}°)",
             linestyle="--" if rec.extra else "-",
+            color=colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20],
         )
     ax.axvline(7, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("angular error d (degrees)")

@@ -103,6 +103,7 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
     md = (tiny / "res" / "table1.md").read_text()
     assert md.startswith("# Table 1 on the DEMO domain") and "not MPIIGaze" in md
     assert "| Mean gaze (refined) | demo sim, refined | S |" in md
+    assert "nan " not in md and "| – |" in md  # a row the paper does not report: "–", not NaN
     assert (tiny / "res" / "error_curves.png").read_bytes()[:4] == b"\x89PNG"
     csv = (tiny / "res" / "table1.csv").read_text().splitlines()
     assert csv[0].startswith("row_id,label") and len(csv) == 4

@@ -226,6 +226,21 @@ def write_store(
     return open_store(path)
 
 
+def reuse_store(out: str | Path, options: dict[str, Any], force: bool) -> Store | None:
+    """The finished store at ``out`` if it was made with exactly ``options`` (so a re-run does
+    nothing); None when there is none or ``force``. A store made with other options is refused,
+    so a different request never silently overwrites finished work."""
+    if force or not is_store(out):
+        return None
+    store = open_store(out)
+    if store.manifest.get("options") == options:
+        return store
+    raise StoreError(
+        f"{out}: already holds a store made with other options "
+        f"({store.manifest.get('options')}); pass force=True / --force to replace it"
+    )
+
+
 def is_store(path: str | Path) -> bool:
     """True when ``path`` holds a finished store (its manifest exists)."""
     return (Path(path) / "manifest.json").is_file()

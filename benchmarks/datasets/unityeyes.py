@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
-from benchmarks.datasets.store import Store, StoreError, is_store, open_store
+from benchmarks.datasets.store import Store, StoreError, reuse_store
 from benchmarks.datasets.unityeyes_pair import NEAR_FRONTAL_DEG, PairFault, read_pair
 
 SOURCE = "unityeyes"
@@ -114,14 +114,8 @@ def prepare_unityeyes(
     """
     root, out = Path(root), Path(out)
     options = {"root": str(root.resolve()), "near_frontal": near_frontal, "recipe": RECIPE}
-    if is_store(out) and not force:
-        store = open_store(out)
-        if store.manifest.get("options") == options:
-            return store
-        raise StoreError(
-            f"{out}: already holds a store made with other options "
-            f"({store.manifest.get('options')}); pass force=True / --force to replace it"
-        )
+    if (done := reuse_store(out, options, force)) is not None:
+        return done
     if not root.is_dir():
         raise StoreError(f"{root}: UnityEyes folder not found")
     faults = FaultLog()

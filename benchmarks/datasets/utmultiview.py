@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
-from benchmarks.datasets.store import LEFT, RIGHT, Store, StoreError, is_store, open_store
+from benchmarks.datasets.store import LEFT, RIGHT, Store, StoreError, reuse_store
 from estimators.geometry import rodrigues_to_pitchyaw, vector_to_pitchyaw
 
 SOURCE = "utmultiview"
@@ -151,14 +151,8 @@ def prepare_utmultiview(
     if not parts or any(p not in PARTS for p in parts) or len(set(parts)) != len(parts):
         raise ValueError(f"parts must be a non-empty selection of {', '.join(PARTS)}, got {parts}")
     options = {"root": str(root.resolve()), "parts": list(parts), "mirror_right": mirror_right}
-    if is_store(out) and not force:
-        store = open_store(out)
-        if store.manifest.get("options") == options:
-            return store
-        raise StoreError(
-            f"{out}: already holds a store made with other options "
-            f"({store.manifest.get('options')}); pass force=True / --force to replace it"
-        )
+    if (done := reuse_store(out, options, force)) is not None:
+        return done
     if not root.is_dir():
         raise StoreError(f"{root}: UT Multiview folder not found")
     people = sorted(p.name for p in root.iterdir() if p.is_dir() and _PERSON.fullmatch(p.name))
