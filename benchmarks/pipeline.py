@@ -122,8 +122,7 @@ def run_suite(
             log(f"refiner stages for seed {seed}: {time.perf_counter() - t0:.0f} s")
         tasks = []
         for r in rows:
-            role = "synthetic" if r.train == "synthetic" else r.train
-            train_store = stores[role]
+            train_store = stores[r.train]
             want = None if n_train is None else int(n_train) * r.train_scale
             idx = training_indices(len(train_store), want, data_seed)
             params = row_params(r, profile)
@@ -139,9 +138,11 @@ def run_suite(
                 "refiner": refiner_kind(profile) if r.train == "refined" else None,
             }
             key = config_hash(config)
-            if key in done:
-                continue
-            tasks.append((r, params, train_store, idx, key, config))
+            if key not in done:
+                row = _row_identity(
+                    suite, profile, opts, sources, r, params, train_store, seed, key, refiner_run
+                )
+                tasks.append((r, train_store, idx, config, row))
         if not tasks:
             log(f"seed {seed}: every row already scored (cached)")
             continue
@@ -149,37 +150,28 @@ def run_suite(
         calls = (
             delayed(fit_predict_row)(
                 r.method,
-                params,
+                row["params"],
                 str(st.path),
                 idx,
                 str(stores["test"].path),
                 seed,
-                str(results_dir / "preds" / f"{r.id}-seed{seed}-{key}.npz"),
+                str(results_dir / row["preds_file"]),
                 threads,
                 opts.progress and opts.jobs == 1,
             )
-            for r, params, st, idx, key, config in tasks
+            for r, st, idx, _config, row in tasks
         )
         bar = tqdm(
             total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress
         )
         outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
-        for (r, params, st, _idx, key, config), measured in zip(tasks, outputs, strict=True):
-            row = _result_row(
-                suite,
-                profile,
-                opts,
-                sources,
-                r,
-                params,
-                st,
-                seed,
-                key,
-                config,
-                measured,
-                device,
-                refiner_run,
-            )
+        for (r, _st, _idx, config, row), measured in zip(tasks, outputs, strict=True):
+            row = {
+                **row,
+                **measured,
+                "provenance": provenance(config, device, seed, row["train_dataset"]),
+                "finished_at": now_iso(),
+            }
             append_row(results_dir, row)
             appended.append(row)
             bar.update(1)
@@ -193,21 +185,10 @@ def run_suite(
     return appended
 
 
-def _result_row(
-    suite,
-    profile,
-    opts,
-    sources,
-    r: SuiteRow,
-    params,
-    train_store,
-    seed,
-    key,
-    config,
-    measured,
-    device,
-    refiner_run,
+def _row_identity(
+    suite, profile, opts, sources, r: SuiteRow, params, train_store, seed, key, refiner_run
 ) -> dict[str, Any]:
+    """What a result row says about what ran; the measurements and provenance join it later."""
     train_desc = f"{train_store.source} ({len(train_store):,} pool, {train_store.checksum[7:19]})"
     if r.train == "refined":
         train_desc += f"; refiner {refiner_run.name if refiner_run else 'identity'}"
@@ -227,11 +208,8 @@ def _result_row(
         "paper_err_deg": r.paper_err_deg,
         "paper_within7_pct": r.paper_within7_pct,
         "seed": seed,
-        **measured,
         "data_mode": opts.data_mode,
         "profile": profile["profile"]["name"],
         "stage_key": key,
         "preds_file": f"preds/{r.id}-seed{seed}-{key}.npz",
-        "provenance": provenance(config, device, seed, train_desc),
-        "finished_at": now_iso(),
     }

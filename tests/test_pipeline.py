@@ -60,7 +60,7 @@ def tiny(tmp_path):
     return tmp_path
 
 
-def run_cli(tiny, *extra):
+def run_cli(tiny, *extra, results="res"):
     args = [
         "run",
         str(tiny / "suite.toml"),
@@ -69,7 +69,7 @@ def run_cli(tiny, *extra):
         "--work",
         str(tiny / "work"),
         "--results",
-        str(tiny / "res"),
+        str(tiny / results),
         "--quiet",
         *extra,
     ]
@@ -125,22 +125,7 @@ def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):
 def test_jobs_in_parallel_give_the_same_numbers(tiny):
     assert run_cli(tiny, "--seeds", "1").exit_code == 0
     a = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res")}
-    args = [
-        "run",
-        str(tiny / "suite.toml"),
-        "--profile",
-        str(tiny / "profile.toml"),
-        "--work",
-        str(tiny / "work"),
-        "--results",
-        str(tiny / "res2"),
-        "--quiet",
-        "--seeds",
-        "1",
-        "--jobs",
-        "2",
-    ]
-    assert CliRunner().invoke(main, args).exit_code == 0
+    assert run_cli(tiny, "--seeds", "1", "--jobs", "2", results="res2").exit_code == 0
     b = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res2")}
     assert a == b
 

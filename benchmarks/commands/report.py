@@ -10,10 +10,7 @@ import click
 from benchmarks.commands.common import fail_cleanly
 
 DEFAULT_RESULTS = Path("results/runs/table1-demo-quick")
-
-
-@click.command()
-@click.option(
+_RESULTS = click.option(
     "--results",
     "results_dir",
     default=DEFAULT_RESULTS,
@@ -21,6 +18,10 @@ DEFAULT_RESULTS = Path("results/runs/table1-demo-quick")
     type=click.Path(file_okay=False, path_type=Path),
     help="A `bench run` results dir.",
 )
+
+
+@click.command()
+@_RESULTS
 @click.option(
     "--out",
     "out_dir",
@@ -44,13 +45,7 @@ def report(results_dir: Path, out_dir: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Baseline CSV (row_id, err_mean_deg[, tolerance_deg]).",
 )
-@click.option(
-    "--results",
-    "results_dir",
-    default=DEFAULT_RESULTS,
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-)
+@_RESULTS
 @click.option(
     "--tolerance-deg",
     default=0.5,
