@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
+from benchmarks.commands.check import check_cmd
 from benchmarks.commands.data import data
 from benchmarks.commands.perf import perf
 from benchmarks.commands.refine import refine
-from benchmarks.commands.report import check_cmd, report
+from benchmarks.commands.report import report
 from benchmarks.commands.run import run
 
 

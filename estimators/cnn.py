@@ -16,9 +16,9 @@ from torch import nn
 
 from estimators.augment import parse_augment
 from estimators.base import EyeData, GazeEstimator
-from estimators.device import resolve_device, use_bf16
 from estimators.geometry import vector_to_pitchyaw
 from estimators.torch_train import deterministic, fit_net, predict_vectors
+from torchkit.device import resolve_device, use_bf16
 
 PAPER_INPUT_HW = (35, 55)
 FORWARD_GFLOP_PER_IMAGE = 0.18  # the paper network, valid padding (SIMGAN.md)

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from estimators.augment import augment_batch, preprocess
-from estimators.device import autocast
 from estimators.geometry import angular_error_deg, pitchyaw_to_vector
+from torchkit.device import autocast
 
 
 def to_input(

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from estimators.device import autocast, resolve_device, use_bf16
 from refine.config import RefinerConfig
 from refine.images import check_images, resize, to_tensor
 from refine.networks import Refiner
+from torchkit.device import autocast, resolve_device, use_bf16
 
 
 def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:

@@ -34,7 +34,7 @@ CNN_STEPS, CNN_BATCH = 150, 128
 @torch.no_grad()
 def refine_images(refiner: nn.Module, images: np.ndarray, hw, device: str, batch: int = 256):
     """(k, H, W) uint8 -> (inputs, refined) both (k, *hw) uint8 at the refiner's resolution."""
-    from estimators.device import autocast, use_bf16
+    from torchkit.device import autocast, use_bf16
 
     bf16 = use_bf16(device)
     xs, ys = [], []

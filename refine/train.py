@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from estimators.device import describe_device
 from refine import checkpoint as ckpt
 from refine.config import RefinerConfig
 from refine.images import check_images, to_tensor, to_uint8
 from refine.logbook import Logbook, write_json_atomic
 from refine.trainer import Trainer
+from torchkit.device import describe_device
 
 COMPLETE = "complete.json"
 N_SAMPLES = 8  # rows of each sample grid

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from estimators.device import resolve_device, use_bf16
 from refine import checkpoint as ckpt
 from refine import losses
 from refine.buffer import HistoryBuffer
@@ -20,6 +19,7 @@ from refine.config import RefinerConfig
 from refine.images import to_tensor
 from refine.logbook import Logbook
 from refine.networks import LocalDiscriminator, build_networks
+from torchkit.device import resolve_device, use_bf16
 
 
 class Trainer:
@@ -47,7 +47,7 @@ class Trainer:
         return torch.optim.SGD(net.parameters(), lr=self.cfg.lr)
 
     def autocast(self):
-        from estimators.device import autocast
+        from torchkit.device import autocast
 
         return autocast(self.device, self.bf16)
 

@@ -33,7 +33,7 @@ def test_show_on_a_non_store_is_one_clear_line(tmp_path):
 
 
 def test_perf_render_section_reports_rates():
-    from benchmarks.perf import run_perf
+    from benchmarks.perf.core import run_perf
 
     rows = run_perf(["render"], quick=True)
     assert [r["what"] for r in rows] == ["render demo sim", "render demo lab", "render demo wild"]

@@ -1,12 +1,12 @@
 """The `bench perf` estimators section (rows and their fields; speed itself is not asserted)."""
 
 import estimators
-from benchmarks.perf import SECTIONS, format_rows
-from benchmarks.perf_estimators import _fit_predict_rows
+from benchmarks.perf.core import SECTIONS, format_rows
+from benchmarks.perf.estimators import _fit_predict_rows
 
 
 def test_estimators_section_is_registered():
-    assert SECTIONS["estimators"] == "benchmarks.perf_estimators:perf_estimators"
+    assert SECTIONS["estimators"] == "benchmarks.perf.estimators:perf_estimators"
 
 
 def test_fit_and_predict_rows_on_the_same_sizes(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.cli import main
-from benchmarks.results import REQUIRED, read_rows
+from benchmarks.reporting.results import REQUIRED, read_rows
 
 SUITE = """
 [suite]
@@ -179,7 +179,7 @@ def test_real_mode_without_roots_is_one_message_listing_what_to_set(tiny, monkey
 
 
 def test_bad_suite_files_are_refused_by_name(tmp_path):
-    from benchmarks.suite import load_suite
+    from benchmarks.pipeline.suite import load_suite
 
     p = tmp_path / "bad.toml"
     p.write_text(SUITE.replace('train = "real-lab"', 'train = "mpii"'))
@@ -193,7 +193,7 @@ def test_bad_suite_files_are_refused_by_name(tmp_path):
 
 
 def test_the_shipped_suite_and_profiles_are_consistent():
-    from benchmarks.suite import load_profile, load_suite
+    from benchmarks.pipeline.suite import load_profile, load_suite
     from estimators.registry import _REGISTRY
 
     suite = load_suite("table1")
@@ -220,7 +220,7 @@ def test_report_on_missing_results_is_clear(tmp_path):
 
 
 def test_append_only_rows_survive_a_torn_line(tmp_path):
-    from benchmarks.results import append_row
+    from benchmarks.reporting.results import append_row
 
     row = {k: 0 for k in REQUIRED} | {"schema": "gazebench.result/1", "row_id": "a", "seed": 0}
     append_row(tmp_path, row)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.results import read_rows
+from benchmarks.reporting.results import read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 

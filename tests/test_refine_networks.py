@@ -91,13 +91,13 @@ def test_image_conversion_round_trip():
 
 
 def test_discriminator_flops_and_perf_section_registered():
-    from benchmarks.perf import SECTIONS
+    from benchmarks.perf.core import SECTIONS
     from refine.networks import discriminator_flops
 
     # 18x28 x 9x96 + 9x14 x (9x96x64 + 9x64x32 + 32x32 + 32x2) multiply-adds
     macs = 18 * 28 * 9 * 96 + 9 * 14 * (9 * 96 * 64 + 9 * 64 * 32 + 32 * 32 + 32 * 2)
     assert discriminator_flops((96, 64, 32, 32), (35, 55)) == 2.0 * macs
-    assert SECTIONS["refiner"] == "benchmarks.perf_refiner:perf_refiner"
+    assert SECTIONS["refiner"] == "benchmarks.perf.refiner:perf_refiner"
 
 
 def test_replicate_padding_option():

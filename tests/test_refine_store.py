@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import benchmarks.refine_store as rs
+import benchmarks.pipeline.refine_store as rs
 from benchmarks.cli import main
 from benchmarks.datasets.store import StoreError, open_store, write_store
 from refine.config import RefinerConfig

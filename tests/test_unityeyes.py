@@ -271,10 +271,10 @@ def test_cli_prepare_and_show(tmp_path):
 
 
 def test_perf_section_reports_rates():
-    from benchmarks.perf import SECTIONS
-    from benchmarks.perf_unityeyes import perf_unityeyes
+    from benchmarks.perf.core import SECTIONS
+    from benchmarks.perf.unityeyes import perf_unityeyes
 
-    assert SECTIONS["unityeyes"] == "benchmarks.perf_unityeyes:perf_unityeyes"
+    assert SECTIONS["unityeyes"] == "benchmarks.perf.unityeyes:perf_unityeyes"
     rows = perf_unityeyes(n=6, jobs=1)
     assert len(rows) == 6 and {r["unit"] for r in rows} == {"images/s/core"}
     assert all(np.isfinite(r["value"]) and r["value"] > 0 for r in rows)

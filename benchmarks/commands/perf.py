@@ -19,7 +19,7 @@ from benchmarks.commands.common import fail_cleanly
 @fail_cleanly
 def perf(only: str | None, list_sections: bool, quick: bool, out: Path | None) -> None:
     """Measure speed: matmul yardstick, demo rendering, and every registered section."""
-    from benchmarks.perf import SECTIONS, format_rows, machine_info, run_perf
+    from benchmarks.perf.core import SECTIONS, format_rows, machine_info, run_perf
 
     if list_sections:
         click.echo("\n".join(SECTIONS))

@@ -131,7 +131,7 @@ def train_cmd(
 @fail_cleanly
 def apply_cmd(run_dir, input_path, out_path, batch_size, device, quiet) -> None:
     """Refine every image of --input into --out (labels copied; resumable after a kill)."""
-    from benchmarks.refine_store import refine_store
+    from benchmarks.pipeline.refine_store import refine_store
 
     store = refine_store(
         run_dir, input_path, out_path, batch_size=batch_size, device=device, progress=not quiet

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -31,49 +30,8 @@ _RESULTS = click.option(
 @fail_cleanly
 def report(results_dir: Path, out_dir: Path | None) -> None:
     """Write table1.md, table1.csv, error curves and the refiner sample grid."""
-    from benchmarks.report import write_report
+    from benchmarks.reporting.report import write_report
 
     written = write_report(results_dir, out_dir)
     for path in written.values():
         click.echo(f"wrote {path}")
-
-
-@click.command("check")
-@click.option(
-    "--baseline",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Baseline CSV (row_id, err_mean_deg[, tolerance_deg]).",
-)
-@_RESULTS
-@click.option(
-    "--tolerance-deg",
-    default=0.5,
-    show_default=True,
-    type=click.FloatRange(0),
-    help="Allowed increase of a row's mean error (a baseline's tolerance_deg column wins).",
-)
-@click.option(
-    "--write-baseline",
-    is_flag=True,
-    help="Instead of checking, freeze the latest results into --baseline.",
-)
-@fail_cleanly
-def check_cmd(
-    baseline: Path, results_dir: Path, tolerance_deg: float, write_baseline: bool
-) -> None:
-    """Exit non-zero, naming each row, if a row got worse than the baseline or is missing."""
-    from benchmarks.check import check
-    from benchmarks.check import write_baseline as freeze
-
-    if write_baseline:
-        click.echo(f"wrote {freeze(results_dir, baseline, tolerance_deg)}")
-        return
-    lines = check(results_dir, baseline, tolerance_deg)
-    for line in lines:
-        click.echo(str(line))
-    bad = [ln.row_id for ln in lines if ln.status != "ok"]
-    if bad:
-        click.echo(f"check failed: {len(bad)} row(s) worse or missing: {', '.join(bad)}", err=True)
-        sys.exit(1)
-    click.echo(f"check passed: {len(lines)} row(s) within tolerance of {baseline}")

@@ -85,9 +85,9 @@ def run(
 ) -> None:
     """Reproduce a suite (default: SimGAN's Table 1) end to end. Re-running skips finished work;
     a killed run resumes where it died."""
-    from benchmarks.pipeline import RunOptions, run_suite
-    from benchmarks.sources import resolve_roots
-    from benchmarks.suite import load_profile, load_suite
+    from benchmarks.pipeline.run import RunOptions, run_suite
+    from benchmarks.pipeline.sources import resolve_roots
+    from benchmarks.pipeline.suite import load_profile, load_suite
 
     suite = load_suite(suite_name)
     prof = load_profile(profile)
@@ -107,7 +107,7 @@ def run(
     )
     run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
     if report:
-        from benchmarks.report import write_report
+        from benchmarks.reporting.report import write_report
 
         written = write_report(opts.results_dir)
         click.echo(f"report: {written['markdown']}")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets.store import open_store
-from benchmarks.results import error_summary, save_predictions
+from benchmarks.reporting.results import error_summary, save_predictions
 from estimators.geometry import angular_error_deg
 from estimators.registry import create_estimator
 

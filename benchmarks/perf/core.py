@@ -20,11 +20,11 @@ import numpy as np
 Row = dict[str, Any]
 
 SECTIONS: dict[str, str] = {
-    "matmul": "benchmarks.perf:perf_matmul",
-    "render": "benchmarks.perf:perf_render",
-    "unityeyes": "benchmarks.perf_unityeyes:perf_unityeyes",
-    "estimators": "benchmarks.perf_estimators:perf_estimators",
-    "refiner": "benchmarks.perf_refiner:perf_refiner",
+    "matmul": "benchmarks.perf.core:perf_matmul",
+    "render": "benchmarks.perf.core:perf_render",
+    "unityeyes": "benchmarks.perf.unityeyes:perf_unityeyes",
+    "estimators": "benchmarks.perf.estimators:perf_estimators",
+    "refiner": "benchmarks.perf.refiner:perf_refiner",
 }
 
 

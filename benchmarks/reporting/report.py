@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.results import latest_rows, load_errors, read_rows
+from benchmarks.reporting.results import latest_rows, load_errors, read_rows
 
 BOOTSTRAP = 1000
 
@@ -74,7 +74,7 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
 def _suite_order(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Paper rows in the suite file's order, then extras; falls back to file order."""
     try:
-        from benchmarks.suite import load_suite
+        from benchmarks.pipeline.suite import load_suite
 
         suite = load_suite(rows[0]["suite"]) if rows else None
         ids = [r.id for r in suite.rows if not r.extra] + [r.id for r in suite.rows if r.extra]

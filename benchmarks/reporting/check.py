@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.results import latest_rows, read_rows
+from benchmarks.reporting.results import latest_rows, read_rows
 
 
 @dataclass

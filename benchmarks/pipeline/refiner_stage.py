@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets.store import Store, is_store, open_store, write_store
-from benchmarks.provenance import config_hash
+from benchmarks.pipeline.provenance import config_hash
 
 
 def refiner_settings(profile: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def refine_stage(
                 overwrite=True,
             )
         return open_store(out)
-    from benchmarks.refine_store import refine_store
+    from benchmarks.pipeline.refine_store import refine_store
 
     out = work_dir / "stores" / "refined" / f"{run_dir.name}-{synthetic.checksum[7:19]}"
     if is_store(out):

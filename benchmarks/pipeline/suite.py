@@ -17,7 +17,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-PACKAGE_DIR = Path(__file__).parent
+PACKAGE_DIR = Path(__file__).parents[
+    1
+]  # benchmarks/: suites/ and profiles/ are data beside the code
 TRAIN_SOURCES = ("real-lab", "synthetic", "refined")
 
 

@@ -53,10 +53,10 @@ def _fit_predict_rows(n_train: int, n_test: int) -> list[Row]:
 def _cnn_train_rows(quick: bool) -> list[Row]:
     import torch
 
-    from benchmarks.perf import matmul_gflops
+    from benchmarks.perf.core import matmul_gflops
     from estimators.cnn import FORWARD_GFLOP_PER_IMAGE, PAPER_INPUT_HW, PaperGazeNet
-    from estimators.device import describe_device, resolve_device
     from estimators.torch_train import measure_train_images_per_s
+    from torchkit.device import describe_device, resolve_device
 
     device = resolve_device("auto")
     rows: list[Row] = []

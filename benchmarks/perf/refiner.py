@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from benchmarks.perf import Row, matmul_gflops, timeit
+from benchmarks.perf.core import Row, matmul_gflops, timeit
 
 
 def _rates(precision: str, device: str, quick: bool) -> dict[str, float]:
@@ -67,9 +67,9 @@ def _rates(precision: str, device: str, quick: bool) -> dict[str, float]:
 def perf_refiner(quick: bool = False) -> list[Row]:
     import torch
 
-    from estimators.device import cpu_has_fast_bf16, resolve_device
     from refine.config import RefinerConfig
     from refine.networks import discriminator_flops, refiner_flops
+    from torchkit.device import cpu_has_fast_bf16, resolve_device
 
     device = resolve_device("auto")
     c = RefinerConfig()

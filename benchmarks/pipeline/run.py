@@ -17,12 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.fit_row import fit_predict_row, training_indices
-from benchmarks.provenance import config_hash, now_iso, provenance
-from benchmarks.refiner_stage import copy_refiner_outputs, refine_stage, refiner_kind, train_stage
-from benchmarks.results import SCHEMA, append_row, read_rows
-from benchmarks.sources import missing_roots_message, prepare_sources, roles_for
-from benchmarks.suite import Suite, SuiteRow, row_params
+from benchmarks.pipeline.fit_row import fit_predict_row, training_indices
+from benchmarks.pipeline.provenance import config_hash, now_iso, provenance
+from benchmarks.pipeline.refiner_stage import (
+    copy_refiner_outputs,
+    refine_stage,
+    refiner_kind,
+    train_stage,
+)
+from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
+from benchmarks.pipeline.suite import Suite, SuiteRow, row_params
+from benchmarks.reporting.results import SCHEMA, append_row, read_rows
 
 PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
 
@@ -58,7 +63,7 @@ def _done_keys(results_dir: Path) -> set[str]:
 
 
 def _resolve_device(device: str) -> str:
-    from estimators.device import resolve_device
+    from torchkit.device import resolve_device
 
     return resolve_device(device)
 

@@ -1,0 +1,1 @@
+"""`bench perf`: speed and memory benchmarks, one module per section."""

@@ -1,0 +1,1 @@
+"""The pipeline: sources -> cached stages (refiner, refined stores) -> fitted rows -> result rows."""

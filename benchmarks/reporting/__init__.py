@@ -1,0 +1,1 @@
+"""Reporting: append-only result rows, the report (markdown, CSV, figures) and the regression check."""
