@@ -10,6 +10,7 @@ from benchmarks.commands.perf import perf
 from benchmarks.commands.refine import refine
 from benchmarks.commands.report import report
 from benchmarks.commands.run import run
+from benchmarks.commands.stability import stability
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,7 @@ main.add_command(check_cmd)
 main.add_command(data)
 main.add_command(perf)
 main.add_command(refine)
+main.add_command(stability)
 
 if __name__ == "__main__":
     main()

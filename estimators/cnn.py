@@ -82,6 +82,7 @@ class GazeCNN(GazeEstimator):
         multiplier (1.0 = paper; the CPU test suite uses less to stay fast). input_hw: network input (H, W);
         None -> 35x55 for the paper net, 72x120 for timm models.
     epochs, batch_size, lr, optimizer ("adam" | "sgd", momentum 0.9), weight_decay: training.
+    train_samples: a budget in training images seen (overrides epochs; the same for 1x and 4x).
     val_fraction: held-out share of training rows; the best-validation epoch's weights are kept.
     augment: "none" or "+"-joined "hist_eq", "blur", "noise" (see estimators.augment; hist_eq is
         applied at predict time too). device: "auto" | "cpu" | "cuda[:i]".
@@ -99,6 +100,7 @@ class GazeCNN(GazeEstimator):
         width: float = 1.0,
         input_hw: tuple[int, int] | None = None,
         epochs: int = 10,
+        train_samples: int | None = None,
         batch_size: int = 64,
         lr: float = 1e-3,
         optimizer: str = "adam",
@@ -117,6 +119,7 @@ class GazeCNN(GazeEstimator):
         self.width = width
         self.input_hw = input_hw
         self.epochs = epochs
+        self.train_samples = train_samples
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
@@ -152,6 +155,7 @@ class GazeCNN(GazeEstimator):
         self.bf16_ = use_bf16(self.device_, self.precision)
         self.input_hw_ = self._resolved_input_hw()
         self.augment_steps_ = steps
+        self.epochs_ = self._epochs_for(len(y))
         with torch.random.fork_rng(devices=[]), deterministic():
             torch.manual_seed(seed)  # weight init; fork_rng leaves the caller's RNG untouched
             net = build_net(self.backbone, self.padding, self.head_pose, self.width).to(
@@ -162,7 +166,7 @@ class GazeCNN(GazeEstimator):
             result = fit_net(
                 net, X.images, X.head_pitchyaw_rad, y,
                 input_hw=self.input_hw_, device=self.device_, bf16=self.bf16_, seed=seed,
-                epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                epochs=self.epochs_, batch_size=self.batch_size, lr=self.lr,
                 optimizer=self.optimizer, weight_decay=self.weight_decay,
                 val_fraction=self.val_fraction, steps=steps, progress=self.progress,
             )  # fmt: skip
@@ -171,6 +175,18 @@ class GazeCNN(GazeEstimator):
         self.best_epoch_ = result["best_epoch"]
         self.train_images_per_s_ = result["train_images_per_s"]
         self.is_fitted_ = True
+
+    def _epochs_for(self, n_rows: int) -> int:
+        """Epochs to run: ``epochs``, or, when ``train_samples`` is set, the epochs that show the
+        network about that many training images. A budget in samples keeps the optimisation
+        the same for a 1x and a 4x training set: 4x data then means more distinct images, not
+        4x the steps (which specialises the network to its training domain)."""
+        if self.train_samples is None:
+            return int(self.epochs)
+        if int(self.train_samples) < 1:
+            raise ValueError(f"train_samples must be >= 1, got {self.train_samples}")
+        n_fit = max(1, n_rows - int(round(n_rows * self.val_fraction)))
+        return max(1, int(round(int(self.train_samples) / n_fit)))
 
     def _predict(self, X: EyeData) -> np.ndarray:
         with deterministic():

@@ -121,7 +121,7 @@ CLASSIFIERS = {
 }  # fmt: skip
 
 
-def _gaze_errors(x, refined, gaze, head) -> dict[str, float]:
+def gaze_errors(x, refined, gaze, head) -> dict[str, float]:
     from sklearn.linear_model import Ridge
 
     half = len(x) // 2
@@ -186,7 +186,7 @@ def run_diagnostics(
     if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
         gaze = np.asarray(gaze_pitchyaw_rad[rows_s], np.float64)
         head = np.asarray(head_pitchyaw_rad[rows_s], np.float64)
-        out.update(_gaze_errors(x, refined, gaze, head))
+        out.update(gaze_errors(x, refined, gaze, head))
     else:
         out["gaze"] = "skipped: no synthetic gaze/head labels given"
     out["note"] = (

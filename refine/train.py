@@ -30,8 +30,9 @@ from refine import checkpoint as ckpt
 from refine.config import RefinerConfig
 from refine.images import check_images, to_tensor, to_uint8
 from refine.logbook import Logbook, write_json_atomic
+from refine.selection import better, make_selection_set, score_snapshot
 from refine.trainer import Trainer
-from torchkit.device import describe_device
+from torchkit.device import describe_device, numerics
 
 COMPLETE = "complete.json"
 N_SAMPLES = 8  # rows of each sample grid
@@ -114,6 +115,7 @@ def train_refiner(
             "device": describe_device(t.device),
             "bf16": t.bf16,
             "channels_last": t.channels_last,
+            "numerics": numerics(t.device, t.bf16),
             "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(),
             "n_synthetic": len(synthetic),
@@ -125,6 +127,12 @@ def train_refiner(
     rows_real = np.sort(rng_samples.choice(len(real), min(N_SAMPLES, len(real)), False))
     p1, p2 = config.pretrain_r_steps, config.pretrain_r_steps + config.pretrain_d_steps
     total = config.total_steps
+    sel = None
+    if config.select_every:
+        sel = make_selection_set(
+            synthetic, real[t.real_holdout_rows], config.input_hw, config.select_n, config.seed,
+            synthetic_gaze_pitchyaw_rad, synthetic_head_pitchyaw_rad,
+        )  # fmt: skip
     bar = _progress_bar(total, step, progress)
     t0, r_images = time.perf_counter(), 0
     while step < total:
@@ -176,6 +184,12 @@ def train_refiner(
                 run_dir / "samples" / f"step_{step:06d}.png",
                 title=f"step {step}",
             )
+        if (
+            sel is not None
+            and step > p2
+            and ((step - p2) % config.select_every == 0 or step == total)
+        ):
+            _select(t, sel, step, config)
         if step % config.checkpoint_every == 0 or step == total:
             ckpt.save_checkpoint(
                 run_dir, t.state(step, logbook, wall_before + time.perf_counter() - t0)
@@ -186,11 +200,18 @@ def train_refiner(
     if bar is not None:
         bar.close()
     train_s = time.perf_counter() - t0
-    torch.save(t.R.state_dict(), run_dir / ".refiner.pt.tmp")
+    final = t.R_final
+    if t.best is not None:  # the selected snapshot, not wherever the game stood at the end
+        final.load_state_dict(t.best["weights"])
+        write_json_atomic(
+            run_dir / "selection.json",
+            {"selected_step": t.best["step"], "selected": t.best["score"], "scores": t.scores},
+        )
+    torch.save(final.state_dict(), run_dir / ".refiner.pt.tmp")
     (run_dir / ".refiner.pt.tmp").replace(run_dir / "refiner.pt")
     logbook.plot()
     diag = run_diagnostics(
-        t.R.eval(),
+        final.eval(),
         synthetic,
         real,
         config,
@@ -207,10 +228,24 @@ def train_refiner(
         "diagnostics": str(run_dir / "diagnostics.json"),
         "device": describe_device(t.device),
         "bf16": t.bf16,
+        "numerics": numerics(t.device, t.bf16),
+        "weights": "selected" if t.best else ("ema" if t.R_ema is not None else "last"),
+        "selected_step": t.best["step"] if t.best else None,
         "config_hash": config.config_hash(),
     }
     write_json_atomic(run_dir / COMPLETE, summary)
     return summary
+
+
+def _select(t: Trainer, sel, step: int, config: RefinerConfig) -> None:
+    """Score the current snapshot (the EMA when there is one) and keep it if it is the best."""
+    net = t.R_final
+    score = score_snapshot(net, sel, t.device, t.bf16, config.seed)
+    t.scores.append({"step": step, **score})
+    best = t.best["score"] if t.best else None
+    if better(score, best, config.select_max_label_ratio):
+        weights = {k: v.detach().clone().cpu() for k, v in net.state_dict().items()}
+        t.best = {"step": step, "score": score, "weights": weights}
 
 
 def _progress_bar(total: int, done: int, enabled: bool):

@@ -6,6 +6,7 @@ checkpoint must capture (``state`` / ``load``).
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import Any
 
@@ -37,9 +38,17 @@ class Trainer:
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.R.to(self.device, memory_format=fmt)
         self.D.to(self.device, memory_format=fmt)
+        # EMA of R's weights: the adversarial game keeps R moving; the average is where it hovers
+        self.R_ema = copy.deepcopy(self.R).requires_grad_(False) if config.ema_decay else None
         self.opt_r = self._optimizer(self.R)
         self.opt_d = self._optimizer(self.D)
         self.buffer = HistoryBuffer(config.buffer_size, config.input_hw)
+        # a fixed share of the real pool that R and D never see, for label-free selection
+        self.real_train_rows, self.real_holdout_rows = split_real(
+            len(real), config.holdout_real_fraction, config.seed
+        )
+        self.best: dict[str, Any] | None = None  # {"step", "score", "weights"} of selection
+        self.scores: list[dict[str, Any]] = []
 
     def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
         if self.cfg.optimizer == "adam":
@@ -51,9 +60,27 @@ class Trainer:
 
         return autocast(self.device, self.bf16)
 
-    def batch(self, images: np.ndarray, k: int) -> torch.Tensor:
-        idx = np.sort(self.rng.integers(0, len(images), size=k))  # sorted: memmap locality
+    def batch(self, images: np.ndarray, k: int, rows: np.ndarray | None = None) -> torch.Tensor:
+        n = len(images) if rows is None else len(rows)
+        idx = self.rng.integers(0, n, size=k)
+        idx = np.sort(idx if rows is None else rows[idx])  # sorted: memmap locality
         return to_tensor(images[idx], self.cfg.input_hw, self.device, self.channels_last)
+
+    def update_ema(self, pretrain: bool) -> None:
+        """During pretraining the average is R itself; then it follows R with ema_decay."""
+        if self.R_ema is None:
+            return
+        with torch.no_grad():
+            for e, p in zip(self.R_ema.parameters(), self.R.parameters(), strict=True):
+                if pretrain:
+                    e.copy_(p)
+                else:
+                    e.lerp_(p, 1.0 - self.cfg.ema_decay)
+
+    @property
+    def R_final(self) -> torch.nn.Module:
+        """The weights refinement uses when no snapshot was selected: the EMA, else R."""
+        return self.R_ema if self.R_ema is not None else self.R
 
     def r_step(self, pretrain: bool) -> dict[str, float]:
         """One R update: pretraining uses self-regularisation only, then adversarial + lambda*L1."""
@@ -71,6 +98,7 @@ class Trainer:
         self.opt_r.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_r.step()
+        self.update_ema(pretrain)
         self.D.requires_grad_(True)
         return {
             "loss_r_adv": float(adv.detach()),
@@ -84,7 +112,7 @@ class Trainer:
         n_hist = b // 2 if len(self.buffer) else 0
         with torch.no_grad(), self.autocast():
             current = self.R(self.batch(self.synthetic, b - n_hist)).float()
-        real = self.batch(self.real, b)
+        real = self.batch(self.real, b, self.real_train_rows)
         if n_hist:
             old = self.buffer.sample(n_hist, self.rng).to(self.device)
             refined = torch.cat([current, old])
@@ -118,6 +146,9 @@ class Trainer:
             "logbook": logbook.state_dict(),
             "rng": ckpt.rng_state(self.rng),
             "wall_s": wall_s,
+            "refiner_ema": None if self.R_ema is None else self.R_ema.state_dict(),
+            "best": self.best,
+            "scores": self.scores,
         }
 
     def load(self, state: dict[str, Any]) -> None:
@@ -127,3 +158,15 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.buffer.load_state_dict(state["buffer"])
         ckpt.set_rng_state(state["rng"], self.rng)
+        if self.R_ema is not None:
+            self.R_ema.load_state_dict(state["refiner_ema"])
+        self.best, self.scores = state.get("best"), list(state.get("scores", []))
+
+
+def split_real(n: int, holdout_fraction: float, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """(training rows or None for all, held-out rows) of an n-image real pool; int64, sorted."""
+    k = int(round(n * holdout_fraction))
+    if k == 0:
+        return None, np.arange(0)
+    perm = np.random.default_rng([seed, 4]).permutation(n)
+    return np.sort(perm[k:]), np.sort(perm[:k])

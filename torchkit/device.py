@@ -63,3 +63,59 @@ def describe_device(device: str) -> str:
         return f"cuda ({torch.cuda.get_device_name(torch.device(device))})"
     bf16 = ", bf16" if cpu_has_fast_bf16() else ""
     return f"cpu ({torch.get_num_threads()} threads{bf16})"
+
+
+_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_model_and_flags() -> tuple[str, tuple[str, ...]]:
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return model, tuple(f for f in _CPU_FLAGS if f in flags)
+
+
+def set_threads(threads: int | None) -> int:
+    """Set torch's intra-op thread count (None: all cores); returns the count in force.
+
+    The count changes the order of float sums inside matmuls and convolutions, so two runs that
+    differ only in threads are not bit-identical: it belongs in every run's provenance."""
+    import os
+
+    import torch
+
+    n = int(threads) if threads else (os.cpu_count() or 1)
+    if n < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    torch.set_num_threads(n)
+    return n
+
+
+def numerics(device: str, bf16: bool | None = None) -> dict:
+    """Everything that changes float results between two runs of one config: the torch version,
+    its thread count, the precision actually used, the CPU model and SIMD flags (oneDNN picks
+    kernels by them) or the GPU name and cuDNN version."""
+    import torch
+
+    model, flags = _cpu_model_and_flags()
+    out = {
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+        "cpu_model": model,
+        "cpu_flags": list(flags),
+    }
+    if bf16 is not None:
+        out["precision"] = "bf16" if bf16 else "fp32"
+    if device.startswith("cuda"):
+        out["gpu"] = torch.cuda.get_device_name(torch.device(device))
+        out["cudnn"] = torch.backends.cudnn.version()
+    return out

@@ -88,15 +88,22 @@ def refine() -> None:
     help="Override one config key (repeatable), e.g. --set steps=2000 --set optimizer=adam.",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    help="torch threads [default: all cores]; recorded in run.json (it changes float sums).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @fail_cleanly
 def train_cmd(
-    synthetic_path, real_path, run_dir, preset, config_file, overrides, resume, quiet
+    synthetic_path, real_path, run_dir, preset, config_file, overrides, resume, threads, quiet
 ) -> None:
     """Train R and D (SimGAN) with checkpoints, sample grids, loss curves and diagnostics."""
     from benchmarks.datasets.store import open_store
     from refine.train import RefinerDiverged, train_refiner
+    from torchkit.device import set_threads
 
+    set_threads(threads)
     config = build_config(preset, config_file, overrides, run_dir, resume)
     syn, real = open_store(synthetic_path), open_store(real_path)
     try:

@@ -61,6 +61,21 @@ from benchmarks.commands.common import fail_cleanly
     help="Rows fitted in parallel (joblib processes).",
 )
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:i]")
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    help="torch threads for the refiner (split across --jobs for rows) [default: all cores]. "
+    "Recorded in provenance: the count changes float sums, so results differ in the last bits.",
+)
+@click.option(
+    "--eval",
+    "eval_split",
+    type=click.Choice(["test", "dev"]),
+    default="test",
+    show_default=True,
+    help="demo only: score on the test people, or on a labelled development set of other "
+    "people (for developing a recipe without touching the test people).",
+)
 @click.option("--rows", help="Comma-separated row ids to run (default: the profile's rows).")
 @click.option(
     "--report/--no-report", default=True, show_default=True, help="Write the report after."
@@ -79,6 +94,8 @@ def run(
     seeds,
     jobs,
     device,
+    threads,
+    eval_split,
     rows,
     report,
     quiet,
@@ -95,10 +112,14 @@ def run(
     opts = RunOptions(
         data_mode=data_mode,
         work_dir=work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work")),
-        results_dir=results_dir or Path("results/runs") / f"{suite.name}-{data_mode}-{name}",
+        results_dir=results_dir
+        or Path("results/runs")
+        / f"{suite.name}-{data_mode}-{name}{'-dev' * (eval_split == 'dev')}",
         seeds=seeds,
         jobs=jobs,
         device=device,
+        threads=threads,
+        eval_split=eval_split,
         roots=resolve_roots(
             {"MPIIGaze": mpiigaze, "UnityEyes": unityeyes, "UT Multiview": utmultiview}
         ),

@@ -19,15 +19,19 @@ from estimators.geometry import angular_error_deg
 from estimators.registry import create_estimator
 
 
-def training_indices(n_available: int, n_wanted: int | None, data_seed: int) -> np.ndarray:
-    """A fixed random subset (sorted, for memory-map locality) of ``n_wanted`` rows.
+def training_indices(
+    n_available: int, n_wanted: int | None, data_seed: int, seed: int = 0
+) -> np.ndarray:
+    """A random subset (sorted, for memory-map locality) of ``n_wanted`` rows, int64 (n_wanted,).
 
-    The subset depends only on the pool size, the count and the data seed: the synthetic and the
-    refined rows (row-aligned stores) train on the same underlying images.
+    The subset depends on the pool size, the count, the data seed and the run's seed: each seed
+    re-draws the training set (so the spread over seeds includes the choice of training images),
+    while the synthetic and the refined rows of one seed (row-aligned stores) train on the same
+    underlying images, which keeps their comparison paired.
     """
     if n_wanted is None or n_wanted >= n_available:
         return np.arange(n_available)
-    rng = np.random.default_rng([data_seed, n_available, n_wanted])
+    rng = np.random.default_rng([data_seed, seed, n_available, n_wanted])
     return np.sort(rng.choice(n_available, size=n_wanted, replace=False))
 
 
@@ -46,13 +50,9 @@ def fit_predict_row(
 
     Returns n_train, n_test, fit_s, predict_s and the error summary (degrees).
     """
-    if threads:
-        try:
-            import torch
+    from torchkit.device import numerics, set_threads
 
-            torch.set_num_threads(threads)
-        except ImportError:  # pragma: no cover - torch is a dependency
-            pass
+    threads = set_threads(threads)
     train, test = open_store(train_store), open_store(test_store)
     X = train.eye_data(train_idx)
     X = type(X)(np.ascontiguousarray(X.images), np.ascontiguousarray(X.head_pitchyaw_rad))
@@ -72,11 +72,15 @@ def fit_predict_row(
     predict_s = time.perf_counter() - t0
     true = np.asarray(test.gaze_pitchyaw_rad)
     err = angular_error_deg(pred.astype(np.float64), true.astype(np.float64))
-    save_predictions(Path(preds_path), pred, true, err)
+    save_predictions(Path(preds_path), pred, true, err, np.asarray(test.subject))
     return {
         "n_train": int(len(train_idx)),
         "n_test": int(len(test)),
         "fit_s": fit_s,
         "predict_s": predict_s,
+        # what the estimator really ran on (classic methods: numpy on the CPU, float64)
+        "numerics": numerics(
+            getattr(estimator, "device_", "cpu"), getattr(estimator, "bf16_", None)
+        ),
         **error_summary(err),
     }

@@ -19,8 +19,13 @@ from benchmarks.pipeline.provenance import config_hash
 
 def refiner_settings(profile: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
     """The refiner's config for this run (profile section + seed + device), 'kind' split off."""
+    from refine.config import RefinerConfig
+
     cfg = dict(profile.get("refiner", {}))
     cfg.pop("kind", None)
+    preset = cfg.pop("preset", None)
+    if preset is not None:  # the preset's keys, then the profile's overrides
+        cfg = RefinerConfig.preset(preset, **cfg).to_dict()
     return {**cfg, "seed": seed, "device": device}
 
 
@@ -40,15 +45,29 @@ def train_stage(
     work_dir: Path,
     progress: bool,
     log: Callable[[str], None],
+    threads: int | None = None,
 ) -> Path | None:
-    """Train (or reuse, or resume) the refiner; returns its run directory (None for identity)."""
+    """Train (or reuse, or resume) the refiner; returns its run directory (None for identity).
+
+    ``threads`` (torch threads, None: all cores) is part of the run's key: GAN training amplifies
+    the last-bit differences that another thread count makes, so runs with different counts are
+    different runs, never reused for one another."""
     if refiner_kind(profile) == "identity":
         return None
     from refine.config import RefinerConfig
     from refine.train import is_complete, train_refiner
+    from torchkit.device import set_threads
 
     cfg = refiner_settings(profile, seed, device)
-    key = config_hash({"refiner": cfg, "synthetic": synthetic.checksum, "real": real.checksum})
+    threads = set_threads(threads)
+    key = config_hash(
+        {
+            "refiner": cfg,
+            "synthetic": synthetic.checksum,
+            "real": real.checksum,
+            "threads": threads,
+        }
+    )
     run_dir = work_dir / "refiner" / f"{key}-seed{seed}"
     if is_complete(run_dir):
         log(f"refiner: reusing finished run {run_dir}")
@@ -111,6 +130,9 @@ def copy_refiner_outputs(run_dir: Path | None, dest: Path) -> list[str]:
         "losses.png": run_dir / "losses.png",
         "diagnostics.json": run_dir / "diagnostics.json",
         "config.json": run_dir / "config.json",
+        "selection.json": run_dir / "selection.json",
+        "complete.json": run_dir / "complete.json",
+        "run.json": run_dir / "run.json",
     }
     for name, src in picks.items():
         if src is not None and src.is_file():

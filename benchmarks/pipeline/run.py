@@ -10,7 +10,6 @@ A re-run skips every finished piece; a killed run resumes at the stage (and row)
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,8 +39,10 @@ class RunOptions:
     seeds: int | None = None  # None: the profile's
     jobs: int = 1
     device: str = "auto"
+    threads: int | None = None  # torch threads (None: all cores); rows get threads // jobs
     roots: dict[str, str | None] | None = None
     only_rows: list[str] | None = None
+    eval_split: str = "test"  # demo only: "dev" scores on development people instead
     progress: bool = True
 
 
@@ -62,6 +63,25 @@ def _done_keys(results_dir: Path) -> set[str]:
     return {r["stage_key"] for r in rows if (results_dir / r.get("preds_file", "?")).is_file()}
 
 
+def _with_eval_split(profile: dict[str, Any], opts: RunOptions) -> dict[str, Any]:
+    if opts.eval_split not in ("test", "dev"):
+        raise ValueError(f"eval split must be test or dev, not {opts.eval_split!r}")
+    if opts.eval_split == "test":
+        return profile
+    if opts.data_mode != "demo":
+        raise ValueError(
+            "--eval dev exists on the demo domain only; on real data, select on held-out "
+            "training people"
+        )
+    return {**profile, "demo": {**profile["demo"], "eval_split": "dev"}}
+
+
+def _set_threads(threads: int | None) -> int:
+    from torchkit.device import set_threads
+
+    return set_threads(threads)
+
+
 def _resolve_device(device: str) -> str:
     from torchkit.device import resolve_device
 
@@ -76,9 +96,11 @@ def run_suite(
     from tqdm import tqdm
 
     started = time.perf_counter()
+    profile = _with_eval_split(profile, opts)
     rows = selected_rows(suite, profile, opts.only_rows)
     seeds = list(range(int(opts.seeds or profile["profile"].get("seeds", 1))))
     device = _resolve_device(opts.device)
+    threads = _set_threads(opts.threads)
     work_dir, results_dir = Path(opts.work_dir), Path(opts.results_dir)
     needed_by: dict[str, list[str]] = {}
     for r in rows:
@@ -91,7 +113,7 @@ def run_suite(
             raise ValueError(msg)
     log(
         f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
-        f"profile={profile['profile']['name']}, device={device}"
+        f"profile={profile['profile']['name']}, device={device}, threads={threads}"
     )
     t0 = time.perf_counter()
     sources = prepare_sources(
@@ -119,6 +141,7 @@ def run_suite(
                 work_dir,
                 opts.progress,
                 log,
+                threads=threads,
             )
             stores["refined"] = refine_stage(
                 refiner_run, stores["synthetic"], work_dir, opts.progress, log
@@ -129,7 +152,7 @@ def run_suite(
         for r in rows:
             train_store = stores[r.train]
             want = None if n_train is None else int(n_train) * r.train_scale
-            idx = training_indices(len(train_store), want, data_seed)
+            idx = training_indices(len(train_store), want, data_seed, seed)
             params = row_params(r, profile)
             config = {
                 "row": r.to_dict(),
@@ -141,6 +164,8 @@ def run_suite(
                 "data_mode": opts.data_mode,
                 "pipeline": PIPELINE_VERSION,
                 "refiner": refiner_kind(profile) if r.train == "refined" else None,
+                # float sums (and so the numbers) depend on the thread count
+                "threads": max(1, threads // max(1, opts.jobs)),
             }
             key = config_hash(config)
             if key not in done:
@@ -151,7 +176,7 @@ def run_suite(
         if not tasks:
             log(f"seed {seed}: every row already scored (cached)")
             continue
-        threads = max(1, (os.cpu_count() or 1) // max(1, opts.jobs))
+        row_threads = max(1, threads // max(1, opts.jobs))
         calls = (
             delayed(fit_predict_row)(
                 r.method,
@@ -161,7 +186,7 @@ def run_suite(
                 str(stores["test"].path),
                 seed,
                 str(results_dir / row["preds_file"]),
-                threads,
+                row_threads,
                 opts.progress and opts.jobs == 1,
             )
             for r, st, idx, _config, row in tasks
@@ -214,6 +239,7 @@ def _row_identity(
         "paper_within7_pct": r.paper_within7_pct,
         "seed": seed,
         "data_mode": opts.data_mode,
+        "eval_split": opts.eval_split,
         "profile": profile["profile"]["name"],
         "stage_key": key,
         "preds_file": f"preds/{r.id}-seed{seed}-{key}.npz",

@@ -27,6 +27,8 @@ REAL_ROOTS = {
     "test": ("MPIIGaze", "GAZEBENCH_MPIIGAZE", "--mpiigaze"),
 }
 DEMO_TEST_SEED_OFFSET = 1000  # a different seed renders different people: subject-independent
+# the labelled development set: yet other people, for developing recipes without the test people
+DEMO_DEV_SEED_OFFSET = 2000
 
 
 @dataclass
@@ -64,6 +66,8 @@ def _demo_sources(
         "real-unlabeled": ("wild", demo["n_wild"], seed),
         "test": ("wild", demo["n_test"], seed + DEMO_TEST_SEED_OFFSET),
     }
+    if demo.get("eval_split", "test") == "dev":  # score on development people, not test people
+        plan["test"] = ("wild", demo["n_test"], seed + DEMO_DEV_SEED_OFFSET)
     out = {}
     for role in ROLES:
         if role in roles:

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, load_errors, read_rows
+from benchmarks.reporting.results import (
+    latest_rows,
+    load_errors,
+    load_errors_by_subject,
+    read_rows,
+)
+from benchmarks.reporting.stats import paired_subject_test, subject_bootstrap_ci
 
 BOOTSTRAP = 1000
 
@@ -31,13 +37,20 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
         group = sorted(by_id[row_id], key=lambda r: r["seed"])
         errs = np.array([r["err_mean_deg"] for r in group])
         within = np.array([r["within_7deg_pct"] for r in group])
-        per_sample = [e for e in (load_errors(results_dir, r) for r in group) if e is not None]
+        runs = [x for x in (load_errors_by_subject(results_dir, r) for r in group) if x]
         lo = hi = np.nan
-        if per_sample and len({len(e) for e in per_sample}) == 1:
-            e = np.mean(per_sample, axis=0)  # per test image, averaged over seeds
+        ci_unit = "–"
+        if runs and all((s >= 0).all() for _, s in runs):
+            # a cluster bootstrap over test people, across seeds: people, not images, vary
+            lo, hi = subject_bootstrap_ci(runs, n_boot=BOOTSTRAP, seed=0)
+            ci_unit = "people"
+        elif runs and len({len(e) for e, _ in runs}) == 1:  # people unknown: over images
+            e = np.mean([e for e, _ in runs], axis=0)  # per test image, averaged over seeds
             rng = np.random.default_rng(0)
             boots = e[rng.integers(0, len(e), (BOOTSTRAP, len(e)))].mean(1)
             lo, hi = np.percentile(boots, [2.5, 97.5])
+            ci_unit = "images"
+        numerics = first_numerics(group)
         first = group[0]
         records.append(
             {
@@ -52,6 +65,7 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
                 "err_std_deg": errs.std(ddof=1) if len(errs) > 1 else np.nan,
                 "ci95_lo_deg": lo,
                 "ci95_hi_deg": hi,
+                "ci_unit": ci_unit,
                 "paper_err_deg": first.get("paper_err_deg"),
                 "within_7deg_pct": within.mean(),
                 "paper_within7_pct": first.get("paper_within7_pct"),
@@ -64,11 +78,36 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
                 "config_hash": first["provenance"]["config_hash"],
                 "seeds": ",".join(str(r["seed"]) for r in group),
                 "device": first["provenance"]["device"],
+                "threads": numerics.get("torch_threads", "?"),
+                "precision": numerics.get("precision", "numpy"),
                 "test_source": first["test_source"],
                 "train_dataset": first["train_dataset"],
             }
         )
     return pd.DataFrame.from_records(records)
+
+
+def first_numerics(group: list[dict[str, Any]]) -> dict[str, Any]:
+    """The numerics block (threads, precision, CPU) of a row's first seed; {} for old rows."""
+    return group[0].get("numerics") or {}
+
+
+def paired_tests(results_dir: Path, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Per-person paired comparison (Wilcoxon over test people, seeds averaged) of (a, b) rows;
+    pairs whose rows or person ids are missing are left out."""
+    rows = latest_rows(read_rows(results_dir))
+    out = []
+    for a, b in pairs:
+        ra = [load_errors_by_subject(results_dir, r) for r in rows if r["row_id"] == a]
+        rb = [load_errors_by_subject(results_dir, r) for r in rows if r["row_id"] == b]
+        ra, rb = [x for x in ra if x], [x for x in rb if x]
+        if not ra or not rb or any((s < 0).any() for _, s in ra + rb):
+            continue
+        out.append({"a": a, "b": b, **paired_subject_test(ra, rb)})
+    return out
+
+
+PAIRED = [("cnn-synthetic", "cnn-refined"), ("cnn-synthetic-4x", "cnn-refined-4x")]
 
 
 def _suite_order(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -127,7 +166,8 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
     names = TRAIN_NAMES["demo" if demo else "real"]
     lines += [
         "Mean angular error in degrees (lower is better); ours = mean ± std over seeds; "
-        "95% CI by bootstrap over test images; Δ = ours − paper.",
+        "95% CI by a cluster bootstrap over test people across seeds (over test images where "
+        "people are unknown); Δ = ours − paper.",
         "",
         "| method | train data | R/S | ours | 95% CI | paper | Δ | seeds |",
         "|---|---|---|---|---|---|---|---|",
@@ -143,6 +183,23 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
             f"| {label} | {train} | {r.rs} | {ours} | {_fmt(r.ci95_lo_deg)}–{_fmt(r.ci95_hi_deg)} "
             f"| {_fmt(r.paper_err_deg)} | {delta} | {r.n_seeds} |"
         )
+    tests = paired_tests(results_dir, PAIRED)
+    if tests:
+        lines += [
+            "",
+            "## Refined vs synthetic, paired over test people",
+            "",
+            "Per-person mean error (averaged over seeds) of the two rows; Wilcoxon signed-rank "
+            "test over people, two-sided.",
+            "",
+            "| rows | people | mean Δ (deg) | people better with refined | p-value |",
+            "|---|---|---|---|---|",
+        ]
+        for t in tests:
+            lines.append(
+                f"| `{t['b']}` vs `{t['a']}` | {t['n_people']} | {t['mean_diff_deg']:+.2f} | "
+                f"{t['people_b_better']} / {t['n_people']} | {t['p_value']:.2g} |"
+            )
     lines += [
         "",
         "## Test images within 7°",
@@ -161,13 +218,14 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
         "",
         "## Provenance",
         "",
-        "| row | n_train | n_test | fit s | git sha | config hash | seeds | device |",
-        "|---|---|---|---|---|---|---|---|",
+        "| row | n_train | n_test | fit s | git sha | config hash | seeds | device | threads "
+        "| precision |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in df.itertuples():
         lines.append(
             f"| {r.row_id} | {r.n_train:,} | {r.n_test:,} | {r.fit_s:.1f} | {r.git_sha} "
-            f"| {r.config_hash} | {r.seeds} | {r.device} |"
+            f"| {r.config_hash} | {r.seeds} | {r.device} | {r.threads} | {r.precision} |"
         )
     lines += [
         "",

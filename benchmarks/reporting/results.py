@@ -89,9 +89,13 @@ def latest_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def save_predictions(
-    path: Path, pred_pitchyaw_rad: np.ndarray, true_pitchyaw_rad: np.ndarray, err_deg: np.ndarray
+    path: Path,
+    pred_pitchyaw_rad: np.ndarray,
+    true_pitchyaw_rad: np.ndarray,
+    err_deg: np.ndarray,
+    subject: np.ndarray | None = None,
 ) -> None:
-    """Per-sample predictions, labels and errors (atomic write)."""
+    """Per-sample predictions, labels, errors and test person ids (atomic write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
     np.savez_compressed(
@@ -99,6 +103,9 @@ def save_predictions(
         pred_pitchyaw_rad=pred_pitchyaw_rad.astype(np.float32),
         true_pitchyaw_rad=true_pitchyaw_rad.astype(np.float32),
         err_deg=err_deg.astype(np.float32),
+        subject=np.full(len(err_deg), -1, np.int32)
+        if subject is None
+        else subject.astype(np.int32),
     )
     os.replace(tmp, path)
 
@@ -113,3 +120,18 @@ def load_errors(results_dir: str | Path, row: dict[str, Any]) -> np.ndarray | No
         return None
     with np.load(path) as z:
         return z["err_deg"].astype(np.float64)
+
+
+def load_errors_by_subject(
+    results_dir: str | Path, row: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(err_deg float64 (n,), subject int32 (n,)) of a row; None if its predictions are gone.
+    Rows written before person ids were saved get subject -1 throughout."""
+    rel = row.get("preds_file")
+    path = Path(results_dir) / rel if rel else None
+    if path is None or not path.is_file():
+        return None
+    with np.load(path) as z:
+        err = z["err_deg"].astype(np.float64)
+        subject = z["subject"] if "subject" in z else np.full(len(err), -1, np.int32)
+    return err, subject.astype(np.int32)

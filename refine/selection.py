@@ -1,0 +1,109 @@
+"""Label-free choice of a refiner's weights among snapshots taken during training.
+
+GAN training does not converge to a point: the refiner keeps moving, and where it stands at the
+last step depends on last-bit float differences (thread count, CPU kernels). Instead of trusting
+the last step, the trainer scores snapshots every ``select_every`` adversarial steps and keeps
+the best. The score uses no target labels at all:
+
+- **realism**: held-out accuracy of quick classifiers (logistic regression on 2x2- and 8x8-pooled
+  pixels and on the grey-level histogram) telling *held-out* real training images (a share of
+  the unlabeled real pool that R and D never see) from R(x); lower is better, 0.5 is ideal;
+- **label preservation**, with synthetic labels only: a ridge regressor refit on R(x) must
+  predict the synthetic gaze within ``select_max_label_ratio`` of the same regressor on x.
+
+The chosen snapshot is the most realistic one that keeps labels; when none keeps them, the one
+that keeps them best. Each score is deterministic given the images (fixed classifier seeds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from refine.images import to_tensor, to_uint8
+from torchkit.device import autocast
+
+
+@dataclass
+class SelectionSet:
+    """The fixed images a snapshot is scored on: synthetic (k, H, W) uint8 with their labels
+    (k, 2) float64 radians, and held-out real (m, H, W) uint8, all at the refiner's input size."""
+
+    synthetic: np.ndarray
+    gaze_pitchyaw_rad: np.ndarray | None
+    head_pitchyaw_rad: np.ndarray | None
+    real: np.ndarray
+
+
+def make_selection_set(
+    synthetic: np.ndarray,
+    real_holdout: np.ndarray,
+    hw: tuple[int, int],
+    n: int,
+    seed: int,
+    gaze_pitchyaw_rad: np.ndarray | None = None,
+    head_pitchyaw_rad: np.ndarray | None = None,
+) -> SelectionSet:
+    """Draw ``n`` synthetic rows (fixed by ``seed``) and resize them and the held-out real images
+    (indexable arrays; real_holdout may be a memory map) to ``hw``."""
+    rng = np.random.default_rng([seed, 3])
+    rows = np.sort(rng.choice(len(synthetic), min(n, len(synthetic)), replace=False))
+    real_rows = np.sort(rng.choice(len(real_holdout), min(n, len(real_holdout)), replace=False))
+    gaze = None if gaze_pitchyaw_rad is None else np.asarray(gaze_pitchyaw_rad[rows], np.float64)
+    head = None if head_pitchyaw_rad is None else np.asarray(head_pitchyaw_rad[rows], np.float64)
+    return SelectionSet(
+        synthetic=to_uint8(to_tensor(np.asarray(synthetic[rows]), hw)),
+        gaze_pitchyaw_rad=gaze,
+        head_pitchyaw_rad=head,
+        real=to_uint8(to_tensor(np.asarray(real_holdout[real_rows]), hw)),
+    )
+
+
+@torch.no_grad()
+def score_snapshot(
+    refiner: nn.Module, sel: SelectionSet, device: str, bf16: bool, seed: int
+) -> dict[str, float]:
+    """{'realism_acc', 'label_ratio', 'abs_diff_grey'} of ``refiner`` on ``sel`` (see module)."""
+    from refine.diagnostics import CLASSIFIERS, gaze_errors
+
+    was_training = refiner.training
+    refiner.eval()
+    refined = []
+    for s in range(0, len(sel.synthetic), 256):
+        x = to_tensor(sel.synthetic[s : s + 256], sel.synthetic.shape[1:], device)
+        with autocast(device, bf16):
+            refined.append(to_uint8(refiner(x)))
+    refiner.train(was_training)
+    y = np.concatenate(refined)
+    accs = [CLASSIFIERS[name][1](sel.real, y, seed) for name in ("logreg_2x", "logreg_8x")]
+    accs.append(CLASSIFIERS["histogram"][1](sel.real, y, seed))
+    out = {
+        "realism_acc": float(np.mean(accs)),
+        "abs_diff_grey": float(np.abs(y.astype(np.float32) - sel.synthetic).mean()),
+        "label_ratio": float("nan"),
+    }
+    if sel.gaze_pitchyaw_rad is not None and sel.head_pitchyaw_rad is not None:
+        g = gaze_errors(sel.synthetic, y, sel.gaze_pitchyaw_rad, sel.head_pitchyaw_rad)
+        out["label_ratio"] = g["gaze_err_deg_refit_on_refined"] / g["gaze_err_deg_on_x"]
+    return out
+
+
+def better(candidate: dict[str, float], best: dict[str, float] | None, max_ratio: float) -> bool:
+    """True when ``candidate`` beats ``best``: label-keeping beats label-losing; among the
+    label-keeping, lower realism accuracy wins; among the others, the better label ratio."""
+    if best is None:
+        return True
+
+    def keeps(s: dict[str, Any]) -> bool:
+        r = s["label_ratio"]
+        return bool(np.isnan(r) or r <= max_ratio)
+
+    if keeps(candidate) != keeps(best):
+        return keeps(candidate)
+    if keeps(candidate):
+        return candidate["realism_acc"] < best["realism_acc"]
+    return candidate["label_ratio"] < best["label_ratio"]
