@@ -1,11 +1,12 @@
 """The gaze CNN of SimGAN's evaluation (Table 1's CNN rows), and timm backbones by name.
 
-Paper network (SimGAN appendix; shared/docs/SIMGAN.md): a 35x55 grey input (the 36x60 patch is
-resized inside), conv3x3 32 -> conv3x3 32 -> conv3x3 64 -> maxpool 3x3/2 -> conv3x3 80 ->
-conv3x3 192 -> maxpool 2x2/2 -> FC 1000 -> FC 3 (gaze vector), ReLU between, L2 loss to unit
-vectors. With unpadded ("valid") convs the last map is 192 x 5 x 10 = 9,600 ("FC 9600"), about
-0.18 GFLOP per image forward. Predicted vectors become pitch/yaw with ``estimators.geometry``.
-The paper gives no optimiser, lr, batch or epochs: ours are parameters (defaults below).
+Paper network (Shrivastava et al. 2017, appendix; docs/baselines.md): a 35x55 grey input (the
+36x60 patch is resized inside), conv3x3 32 -> conv3x3 32 -> conv3x3 64 -> maxpool 3x3/2 ->
+conv3x3 80 -> conv3x3 192 -> maxpool 2x2/2 -> FC 1000 -> FC 3 (gaze vector), ReLU between, L2 loss
+to unit vectors. With unpadded ("valid") convs the last map is 192 x 5 x 10 = 9,600 ("FC 9600"),
+about 0.18 GFLOP per image forward. Predicted vectors become pitch/yaw with
+``estimators.geometry``. The paper gives no optimiser, lr, batch or epochs: ours are parameters
+(defaults below).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from estimators.torch_train import deterministic, fit_net, predict_vectors
 from torchkit.device import resolve_device, use_bf16
 
 PAPER_INPUT_HW = (35, 55)
-FORWARD_GFLOP_PER_IMAGE = 0.18  # the paper network, valid padding (SIMGAN.md)
+FORWARD_GFLOP_PER_IMAGE = 0.18  # the paper network, valid padding (docs/baselines.md)
 
 
 class PaperGazeNet(nn.Module):

@@ -1,6 +1,6 @@
 """The one frozen configuration of a SimGAN refiner run.
 
-Defaults are the paper's where it gives them (Shrivastava et al. 2017; see docs/SIMGAN.md) and
+Defaults are the paper's where it gives them (Shrivastava et al. 2017; see docs/simgan.md) and
 documented choices where it does not:
 
 - **Loss reduction: means.** The adversarial terms are the cross-entropy *averaged* over every

@@ -1,6 +1,6 @@
 """MPIIGaze (normalized eye patches) -> two stores: ``all`` (unlabeled real set) and ``eval``.
 
-Layout (docs/DATASETS.md)::
+Layout (docs/conventions.md)::
 
     ROOT/Data/Normalized/pXX/dayYY.mat
     ROOT/Evaluation Subset/sample list for eye image/pXX.txt   lines: "day08/0069.jpg left"

@@ -1,6 +1,6 @@
 """Read one MPIIGaze ``Data/Normalized/pXX/dayYY.mat`` into checked arrays and store rows.
 
-Format (docs/DATASETS.md, confirmed against hysts/pytorch_mpiigaze's preprocess_mpiigaze.py):
+Format (docs/conventions.md, confirmed against hysts/pytorch_mpiigaze's preprocess_mpiigaze.py):
 a MATLAB v5 file with ``data.left`` / ``data.right`` structs holding ``image`` (N, 36, 60) uint8,
 ``gaze`` (N, 3) gaze vectors and ``pose`` (N, 3) Rodrigues head rotations, and ``filenames``
 (N names like ``0069.jpg``). Loaded with ``struct_as_record=False, squeeze_me=True``, a day with a

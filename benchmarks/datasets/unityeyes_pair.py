@@ -1,6 +1,6 @@
 """One UnityEyes render (``N.jpg`` + ``N.json``) -> one 36x60 eye patch with gaze and head labels.
 
-Formats and conventions are those of docs/DATASETS.md (UnityEyes section):
+Formats and conventions are those of docs/conventions.md (UnityEyes section):
 
 - landmark strings ``"(x, y, z)"``: x in pixels from the left, y in pixels from the *bottom*
   (y_img = H - y, H the render's own height), z a depth; every json value is a string;

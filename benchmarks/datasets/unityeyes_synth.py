@@ -1,6 +1,6 @@
 """Write UnityEyes-format pairs (``N.jpg`` + ``N.json``) with known labels: test and perf fixtures.
 
-The json copies the renderer's *layout* (docs/DATASETS.md), not any real file: pretty-printed
+The json copies the renderer's *layout* (docs/conventions.md), not any real file: pretty-printed
 with a trailing space after ``{``, ``[`` and ``,``, no final newline, every value a string,
 16 interior-margin / 7 caruncle / 32 iris points ``"(x, y, z)"`` with y counted from the image
 bottom, ``look_vec`` with a 4th value 0, and the extra blocks a reader must ignore. The image is

@@ -1,6 +1,6 @@
 """UT Multiview (Sugano et al. CVPR 2014) -> one store of 36x60 eye patches, both eyes.
 
-Layout (docs/DATASETS.md)::
+Layout (docs/conventions.md)::
 
     ROOT/sNN/{synth,test}/NNN_{left,right}.csv   one line per image: gaze (3), head rotation
                                                  vector (3), head translation (3), comma separated
