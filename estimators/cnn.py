@@ -150,6 +150,7 @@ class GazeCNN(GazeEstimator):
         )
         self.device_ = resolve_device(self.device)
         self.bf16_ = use_bf16(self.device_, self.precision)
+        self.precision_ = "bf16" if self.bf16_ else "fp32"  # what "auto" resolved to
         self.input_hw_ = self._resolved_input_hw()
         self.augment_steps_ = steps
         with torch.random.fork_rng(devices=[]), deterministic():

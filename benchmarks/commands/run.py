@@ -60,7 +60,18 @@ from benchmarks.commands.common import fail_cleanly
     type=click.IntRange(1),
     help="Rows fitted in parallel (joblib processes).",
 )
-@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:i]")
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto | cpu | cuda[:i]: every torch stage (refiner, refining, CNN rows) runs here.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "bf16", "fp32"]),
+    default=None,
+    help="Precision of every torch stage (default: the profile's and each estimator's own).",
+)
 @click.option("--rows", help="Comma-separated row ids to run (default: the profile's rows).")
 @click.option(
     "--report/--no-report", default=True, show_default=True, help="Write the report after."
@@ -79,6 +90,7 @@ def run(
     seeds,
     jobs,
     device,
+    precision,
     rows,
     report,
     quiet,
@@ -99,6 +111,7 @@ def run(
         seeds=seeds,
         jobs=jobs,
         device=device,
+        precision=precision,
         roots=resolve_roots(
             {"MPIIGaze": mpiigaze, "UnityEyes": unityeyes, "UT Multiview": utmultiview}
         ),

@@ -17,10 +17,15 @@ from benchmarks.datasets.store import Store, is_store, open_store, write_store
 from benchmarks.pipeline.provenance import config_hash
 
 
-def refiner_settings(profile: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
-    """The refiner's config for this run (profile section + seed + device), 'kind' split off."""
+def refiner_settings(
+    profile: dict[str, Any], seed: int, device: str, precision: str | None = None
+) -> dict[str, Any]:
+    """The refiner's config for this run (profile section + seed + device, + the run's precision
+    where given; else the profile's), 'kind' split off."""
     cfg = dict(profile.get("refiner", {}))
     cfg.pop("kind", None)
+    if precision is not None:
+        cfg["precision"] = precision
     return {**cfg, "seed": seed, "device": device}
 
 
@@ -40,6 +45,7 @@ def train_stage(
     work_dir: Path,
     progress: bool,
     log: Callable[[str], None],
+    precision: str | None = None,
 ) -> Path | None:
     """Train (or reuse, or resume) the refiner; returns its run directory (None for identity)."""
     if refiner_kind(profile) == "identity":
@@ -47,7 +53,7 @@ def train_stage(
     from refine.config import RefinerConfig
     from refine.train import is_complete, train_refiner
 
-    cfg = refiner_settings(profile, seed, device)
+    cfg = refiner_settings(profile, seed, device, precision)
     key = config_hash({"refiner": cfg, "synthetic": synthetic.checksum, "real": real.checksum})
     run_dir = work_dir / "refiner" / f"{key}-seed{seed}"
     if is_complete(run_dir):
@@ -75,8 +81,10 @@ def refine_stage(
     work_dir: Path,
     progress: bool,
     log: Callable[[str], None],
+    device: str = "auto",
 ) -> Store:
-    """Refine every synthetic image with the trained refiner (streamed, resumable, cached)."""
+    """Refine every synthetic image with the trained refiner (streamed, resumable, cached), on
+    ``device``, in the precision the refiner was trained in."""
     if run_dir is None:  # identity refiner: a copy of the synthetic store, marked as such
         out = work_dir / "stores" / "refined" / f"identity-{synthetic.checksum[7:19]}"
         if not is_store(out):
@@ -95,7 +103,7 @@ def refine_stage(
         log(f"refine: reusing {out}")
         return open_store(out)
     log(f"refine: {len(synthetic):,} images -> {out}")
-    return refine_store(run_dir, synthetic.path, out, progress=progress)
+    return refine_store(run_dir, synthetic.path, out, device=device, progress=progress)
 
 
 def copy_refiner_outputs(run_dir: Path | None, dest: Path) -> list[str]:

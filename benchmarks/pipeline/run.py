@@ -40,6 +40,7 @@ class RunOptions:
     seeds: int | None = None  # None: the profile's
     jobs: int = 1
     device: str = "auto"
+    precision: str | None = None  # None: each stage's own (the profile's / the estimator's)
     roots: dict[str, str | None] | None = None
     only_rows: list[str] | None = None
     progress: bool = True
@@ -119,9 +120,10 @@ def run_suite(
                 work_dir,
                 opts.progress,
                 log,
+                precision=opts.precision,
             )
             stores["refined"] = refine_stage(
-                refiner_run, stores["synthetic"], work_dir, opts.progress, log
+                refiner_run, stores["synthetic"], work_dir, opts.progress, log, device=device
             )
             copy_refiner_outputs(refiner_run, results_dir / "refiner" / f"seed{seed}")
             log(f"refiner stages for seed {seed}: {time.perf_counter() - t0:.0f} s")
@@ -163,6 +165,8 @@ def run_suite(
                 str(results_dir / row["preds_file"]),
                 threads,
                 opts.progress and opts.jobs == 1,
+                device,
+                opts.precision,
             )
             for r, st, idx, _config, row in tasks
         )
@@ -171,10 +175,15 @@ def run_suite(
         )
         outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
         for (r, _st, _idx, config, row), measured in zip(tasks, outputs, strict=True):
+            measured = dict(measured)
+            used_device, used_precision = measured.pop("device"), measured.pop("precision")
             row = {
                 **row,
                 **measured,
-                "provenance": provenance(config, device, seed, row["train_dataset"]),
+                # the device and precision the row's estimator really used, not the requested
+                "provenance": provenance(
+                    config, used_device, seed, row["train_dataset"], used_precision
+                ),
                 "finished_at": now_iso(),
             }
             append_row(results_dir, row)
