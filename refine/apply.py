@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from estimators.base import MissingFileError
 from refine.config import RefinerConfig
 from refine.images import check_images, resize, to_tensor
 from refine.networks import Refiner
@@ -31,7 +32,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
     if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir}: not a refiner run (config.json is missing)")
+        raise MissingFileError(f"{run_dir}: not a refiner run (config.json is missing)")
     config = RefinerConfig.from_dict(json.loads(cfg_path.read_text()))
     weights = run_dir / "refiner.pt"
     if weights.is_file():
@@ -41,7 +42,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
 
         state = load_checkpoint(run_dir)["refiner"]
     else:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{run_dir}: no trained refiner (refiner.pt and checkpoint.pt missing)"
         )
     refiner = Refiner(

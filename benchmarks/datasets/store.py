@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from estimators.base import EyeData
+from estimators.base import EyeData, UserError
 
 FORMAT = "gazebench-store"
 VERSION = 1
@@ -45,7 +45,7 @@ LABEL_FIELDS = ("gaze_pitchyaw_rad", "head_pitchyaw_rad")
 _CHUNK_ROWS = 65536
 
 
-class StoreError(ValueError):
+class StoreError(UserError):
     """A store (or data about to become one) is malformed. The message is one line naming it."""
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from estimators.base import UserError
+
 Row = dict[str, Any]
 
 SECTIONS: dict[str, str] = {
@@ -116,7 +118,7 @@ def run_perf(
     names = sections or list(SECTIONS)
     unknown = [s for s in names if s not in SECTIONS]
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown perf section(s) {', '.join(unknown)}; available: {', '.join(SECTIONS)}"
         )
     rows: list[Row] = []

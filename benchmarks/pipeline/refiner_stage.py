@@ -15,6 +15,7 @@ from typing import Any
 
 from benchmarks.datasets.store import Store, is_store, open_store, write_store
 from benchmarks.pipeline.provenance import config_hash
+from estimators.base import UserError
 
 
 def refiner_settings(
@@ -32,7 +33,7 @@ def refiner_settings(
 def refiner_kind(profile: dict[str, Any]) -> str:
     kind = profile.get("refiner", {}).get("kind", "simgan")
     if kind not in ("simgan", "identity"):
-        raise ValueError(f"profile [refiner] kind must be 'simgan' or 'identity', got {kind!r}")
+        raise UserError(f"profile [refiner] kind must be 'simgan' or 'identity', got {kind!r}")
     return kind
 
 

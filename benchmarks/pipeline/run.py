@@ -28,6 +28,7 @@ from benchmarks.pipeline.refiner_stage import (
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
 from benchmarks.pipeline.suite import Suite, SuiteRow, row_params
 from benchmarks.reporting.results import SCHEMA, append_row, read_rows
+from estimators.base import UserError
 
 PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
 
@@ -89,7 +90,7 @@ def run_suite(
     if opts.data_mode == "real":  # fail before any work when a dataset root is missing
         msg = missing_roots_message(roles, opts.roots or {}, needed_by)
         if msg:
-            raise ValueError(msg)
+            raise UserError(msg)
     log(
         f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
         f"profile={profile['profile']['name']}, device={device}"
