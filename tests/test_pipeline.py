@@ -230,3 +230,93 @@ def test_append_only_rows_survive_a_torn_line(tmp_path):
     with pytest.raises(ValueError, match="missing"):
         append_row(tmp_path, {"row_id": "x"})
     assert json.loads((tmp_path / "rows.jsonl").read_text().splitlines()[0])["row_id"] == "a"
+
+
+CNN_SUITE = """
+[suite]
+name = "tinycnn"
+title = "tiny cnn"
+[[rows]]
+id = "cnn-refined"
+label = "CNN (refined)"
+method = "cnn"
+train = "refined"
+rs = "S"
+[[rows]]
+id = "knn-lab"
+label = "KNN (lab)"
+method = "knn"
+train = "real-lab"
+rs = "R"
+"""
+
+CNN_PROFILE = (
+    PROFILE.replace("seeds = 2", "seeds = 1")
+    + """
+[estimators.cnn]
+epochs = 1
+batch_size = 32
+width = 0.25
+"""
+)
+
+
+def test_device_cpu_keeps_every_torch_stage_on_cpu_when_a_gpu_is_visible(tiny, monkeypatch):
+    """With a GPU faked visible, 'auto' anywhere would resolve to cuda (and fail: there is
+    none); with --device cpu every stage runs on the CPU and the rows say what really ran.
+
+    torch.cuda.is_available itself cannot be faked here: torch's own optimizer asks it and then
+    initialises CUDA. So every module's resolve_device is replaced by one that sees a GPU."""
+    import benchmarks.pipeline.run as run_mod
+    import estimators.cnn
+    import refine.apply
+    import refine.trainer
+    import torchkit.device
+
+    asked = []
+
+    def gpu_visible(device="auto"):
+        asked.append(device)
+        return "cuda" if device == "auto" else device
+
+    for mod in (torchkit.device, estimators.cnn, refine.apply, refine.trainer):
+        if hasattr(mod, "resolve_device"):
+            monkeypatch.setattr(mod, "resolve_device", gpu_visible)
+    seen = {}
+    real_train, real_refine = run_mod.train_stage, run_mod.refine_stage
+
+    def train_spy(*args, **kw):
+        seen["train"] = args[4]  # (synthetic, real, profile, seed, device, ...)
+        return real_train(*args, **kw)
+
+    def refine_spy(*args, **kw):
+        seen["refine"] = kw.get("device")
+        return real_refine(*args, **kw)
+
+    monkeypatch.setattr(run_mod, "train_stage", train_spy)
+    monkeypatch.setattr(run_mod, "refine_stage", refine_spy)
+    (tiny / "suite.toml").write_text(CNN_SUITE)
+    (tiny / "profile.toml").write_text(CNN_PROFILE)
+    r = run_cli(tiny, "--device", "cpu", "--precision", "fp32", "--no-report")
+    assert r.exit_code == 0, r.output
+    assert seen == {"train": "cpu", "refine": "cpu"}
+    assert asked and set(asked) == {"cpu"}  # no stage asked for "auto"
+    by = {x["row_id"]: x["provenance"] for x in read_rows(tiny / "res")}
+    assert by["cnn-refined"]["device"] == "cpu" and by["cnn-refined"]["precision"] == "fp32"
+    assert by["knn-lab"]["device"] == "cpu" and by["knn-lab"]["precision"] is None
+
+
+def test_rows_record_the_device_their_estimator_used_not_the_requested_one(tiny, monkeypatch):
+    import benchmarks.pipeline.fit_row as fit_row
+
+    real_create = fit_row.create_estimator
+
+    def create(name, **params):
+        est = real_create(name, **params)
+        if name == "mean":
+            est.device_ = "somewhere-else"  # as if the estimator had chosen its own device
+        return est
+
+    monkeypatch.setattr(fit_row, "create_estimator", create)
+    assert run_cli(tiny, "--seeds", "1", "--device", "cpu", "--no-report").exit_code == 0
+    assert {x["provenance"]["device"] for x in read_rows(tiny / "res")} == {"somewhere-else"}
