@@ -2,6 +2,8 @@
 it fast; the real estimators and refiner have their own tests."""
 
 import json
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,13 @@ from click.testing import CliRunner
 
 from benchmarks.cli import main
 from benchmarks.reporting.results import REQUIRED, read_rows
+
+HEAD = subprocess.run(
+    ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+    capture_output=True,
+    text=True,
+    check=True,
+).stdout.strip()
 
 SUITE = """
 [suite]
@@ -87,13 +96,15 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
         assert all(k in row for k in REQUIRED)
         assert row["data_mode"] == "demo" and row["n_train"] == 150 and row["n_test"] == 120
         prov = row["provenance"]
-        assert len(prov["git_sha"]) in (40, 7) and prov["config_hash"] == row["stage_key"]
+        assert prov["git_sha"] == HEAD  # the checkout's commit, never "unknown"
+        assert len(row["stage_key"]) == 12 and int(row["stage_key"], 16) >= 0
         assert prov["device"] == "cpu" and prov["seed"] == row["seed"]
         with np.load(tiny / "res" / row["preds_file"]) as z:
             err = z["err_deg"]
             assert z["pred_pitchyaw_rad"].shape == (120, 2)
         assert row["err_mean_deg"] == pytest.approx(float(err.mean()), rel=1e-5)
         assert row["within_7deg_pct"] == pytest.approx(100 * float((err <= 7).mean()), rel=1e-5)
+    assert len({r["stage_key"] for r in rows}) == len(rows)  # one key per (row, seed)
     # identity refiner: the refined row trains on exactly the synthetic images
     by = {(x["row_id"], x["seed"]): x for x in rows}
     assert by["mean-refined", 0]["err_mean_deg"] == pytest.approx(
@@ -122,11 +133,28 @@ def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):
     assert len(new) == n + 1 and new[-1]["row_id"] == lost["row_id"]
 
 
-def test_jobs_in_parallel_give_the_same_numbers(tiny):
-    assert run_cli(tiny, "--seeds", "1").exit_code == 0
-    a = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res")}
-    assert run_cli(tiny, "--seeds", "1", "--jobs", "2", results="res2").exit_code == 0
-    b = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res2")}
+RF_SUITE = SUITE.replace('method = "mean"', 'method = "rf"')
+RF_PROFILE = (
+    PROFILE
+    + """
+[estimators.rf]
+n_estimators = 4
+n_jobs = 1
+"""
+)
+
+
+def test_a_stochastic_row_is_seeded_and_parallel_rows_give_the_same_numbers(tiny):
+    """rf draws bootstrap samples and feature splits from its seed: seed 0 and seed 1 differ,
+    and the same seed gives the same numbers serially and in two processes."""
+    (tiny / "suite.toml").write_text(RF_SUITE)
+    (tiny / "profile.toml").write_text(RF_PROFILE)
+    assert run_cli(tiny, "--rows", "mean-lab", "--no-report").exit_code == 0
+    a = {(x["row_id"], x["seed"]): x["err_mean_deg"] for x in read_rows(tiny / "res")}
+    assert a["mean-lab", 0] != a["mean-lab", 1]
+    r = run_cli(tiny, "--rows", "mean-lab", "--jobs", "2", "--no-report", results="res2")
+    assert r.exit_code == 0, r.output
+    b = {(x["row_id"], x["seed"]): x["err_mean_deg"] for x in read_rows(tiny / "res2")}
     assert a == b
 
 
@@ -194,18 +222,12 @@ def test_bad_suite_files_are_refused_by_name(tmp_path):
 
 def test_the_shipped_suite_and_profiles_are_consistent():
     from benchmarks.pipeline.suite import load_profile, load_suite
-    from estimators.registry import _REGISTRY
+    from estimators.registry import list_estimators
 
     suite = load_suite("table1")
     paper = [r for r in suite.rows if not r.extra]
     assert [r.paper_err_deg for r in paper] == [16.5, 16.4, 15.4, 16.2, 13.9, 9.9, 11.2, 7.8]
-    assert {r.method.split(":")[0] for r in suite.rows} <= set(_REGISTRY) | {
-        "cnn",
-        "knn",
-        "svr",
-        "rf",
-        "alr",
-    }
+    assert {r.method.split(":")[0] for r in suite.rows} <= set(list_estimators())
     for name in ("smoke", "quick", "paper"):
         prof = load_profile(name)
         assert set(prof["rows"]["skip"]) <= set(suite.row_ids)
