@@ -8,11 +8,12 @@ import benchmarks.pipeline.refine_store as rs
 from benchmarks.cli import main
 from benchmarks.datasets.store import StoreError, open_store, write_store
 from refine.config import RefinerConfig
-from tests.refine_fixtures import TINY, demo, one_torch_thread  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory):
+def stores(tmp_path_factory, demo):
     root = tmp_path_factory.mktemp("stores")
     for name, seed in (("sim", 0), ("wild", 1)):
         write_store(root / name, **demo(name, 96, seed), source=f"demo:{name}")
@@ -20,10 +21,13 @@ def stores(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cli_run(stores, tmp_path_factory):
+def cli_run(stores, tmp_path_factory, tiny_refiner_settings, one_torch_thread):
     """`bench refine train` on tiny stores, config from a TOML file plus --set overrides."""
     cfg = tmp_path_factory.mktemp("cfg") / "tiny.toml"
-    lines = [f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in TINY.items()]
+    lines = [
+        f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v)}"
+        for k, v in tiny_refiner_settings.items()
+    ]
     cfg.write_text("[refiner]\n" + "\n".join(lines) + "\n")
     run = stores / "run"
     args = ["refine", "train", "--synthetic", str(stores / "sim"), "--real", str(stores / "wild")]
