@@ -30,9 +30,10 @@ from estimators.base import UserError
 from refine import checkpoint as ckpt
 from refine.config import RefinerConfig
 from refine.images import check_images, to_tensor, to_uint8
-from refine.logbook import Logbook, write_json_atomic
+from refine.logbook import Logbook
 from refine.trainer import Trainer
 from torchkit.device import describe_device
+from torchkit.files import write_json_atomic
 
 COMPLETE = "complete.json"
 N_SAMPLES = 8  # rows of each sample grid

@@ -127,7 +127,7 @@ def run_perf(
         for row in getattr(importlib.import_module(module), func)(quick=quick):
             rows.append({"section": name, **row})
     if out is not None:
-        from benchmarks.datasets.store import write_json_atomic
+        from torchkit.files import write_json_atomic
 
         write_json_atomic(Path(out), {"machine": machine_info(), "rows": rows})
     return rows
