@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from estimators.base import UserError
+
 AUGMENT_STEPS = ("hist_eq", "blur", "noise")
 
 
@@ -25,7 +27,7 @@ def parse_augment(augment: str) -> tuple[str, ...]:
     steps = tuple(s.strip() for s in augment.split("+"))
     bad = [s for s in steps if s not in AUGMENT_STEPS]
     if bad:
-        raise ValueError(
+        raise UserError(
             f"unknown augment step(s) {', '.join(bad)}; use 'none' or '+'-joined "
             f"{', '.join(AUGMENT_STEPS)}"
         )

@@ -15,6 +15,16 @@ from sklearn.base import BaseEstimator
 IMAGE_HW = (36, 60)
 
 
+class UserError(ValueError):
+    """An error raised on purpose for the person at the keyboard: a bad file, a bad config, an
+    unknown name. The commands print it as one line (exit 2); any other exception is a bug and
+    keeps its traceback. Defined here, in the lowest layer, so every layer can raise it."""
+
+
+class MissingFileError(UserError, FileNotFoundError):
+    """A user-named file or directory that is not there (still a FileNotFoundError)."""
+
+
 @dataclass(frozen=True)
 class EyeData:
     """Eye images with the head pose that goes with them.

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from estimators.augment import parse_augment
-from estimators.base import EyeData, GazeEstimator
+from estimators.base import EyeData, GazeEstimator, UserError
 from estimators.geometry import vector_to_pitchyaw
 from estimators.torch_train import deterministic, fit_net, predict_vectors
 from torchkit.device import resolve_device, use_bf16
@@ -37,9 +37,9 @@ class PaperGazeNet(nn.Module):
     def __init__(self, padding: str = "valid", head_pose: bool = False, width: float = 1.0):
         super().__init__()
         if padding not in ("valid", "same"):
-            raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+            raise UserError(f"padding must be 'valid' or 'same', got {padding!r}")
         if width <= 0:
-            raise ValueError(f"width must be > 0, got {width}")
+            raise UserError(f"width must be > 0, got {width}")
         pad = 0 if padding == "valid" else 1
         c1, c2, c3, c4 = (max(1, round(c * width)) for c in (32, 64, 80, 192))
 
@@ -146,7 +146,7 @@ class GazeCNN(GazeEstimator):
         steps = parse_augment(self.augment)
         for name in ("epochs", "batch_size", "predict_batch_size"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
         seed = (
             int(np.random.SeedSequence().generate_state(1)[0])
             if self.random_state is None
@@ -154,6 +154,7 @@ class GazeCNN(GazeEstimator):
         )
         self.device_ = resolve_device(self.device)
         self.bf16_ = use_bf16(self.device_, self.precision)
+        self.precision_ = "bf16" if self.bf16_ else "fp32"  # what "auto" resolved to
         self.input_hw_ = self._resolved_input_hw()
         self.augment_steps_ = steps
         self.epochs_ = self._epochs_for(len(y))

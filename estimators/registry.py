@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from estimators.base import GazeEstimator
+from estimators.base import GazeEstimator, UserError
 
 _REGISTRY: dict[str, str] = {
     "mean": "estimators.mean:MeanGaze",
@@ -29,7 +29,7 @@ def get_estimator_class(name: str) -> type[GazeEstimator]:
     """The class behind a registered name (the part before any ':' qualifier)."""
     base = name.split(":", 1)[0]
     if base not in _REGISTRY:
-        raise ValueError(f"unknown estimator {name!r}; available: {', '.join(list_estimators())}")
+        raise UserError(f"unknown estimator {name!r}; available: {', '.join(list_estimators())}")
     module_name, class_name = _REGISTRY[base].split(":")
     return getattr(importlib.import_module(module_name), class_name)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from estimators.base import MissingFileError
 from refine.config import RefinerConfig
 from refine.images import check_images, resize, to_tensor
 from refine.networks import Refiner
@@ -31,7 +32,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
     if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir}: not a refiner run (config.json is missing)")
+        raise MissingFileError(f"{run_dir}: not a refiner run (config.json is missing)")
     config = RefinerConfig.from_dict(json.loads(cfg_path.read_text()))
     weights = run_dir / "refiner.pt"
     if weights.is_file():
@@ -41,7 +42,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
 
         state = load_checkpoint(run_dir)["refiner"]
     else:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{run_dir}: no trained refiner (refiner.pt and checkpoint.pt missing)"
         )
     refiner = Refiner(
@@ -49,6 +50,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
     )
     refiner.load_state_dict(state)
     refiner.config_hash = config.config_hash()
+    refiner.precision = config.precision  # iter_refined applies it as it was trained
     device = resolve_device(device)
     fmt = torch.channels_last if use_bf16(device, config.precision) else torch.contiguous_format
     return refiner.to(device, memory_format=fmt).eval()
@@ -62,17 +64,22 @@ def iter_refined(
     start: int = 0,
     batch_size: int = 256,
     device: str = "auto",
+    precision: str | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (row_start, refined (k, H, W) uint8) for rows start.. of (N, H, W) uint8 images.
 
     Reads one batch at a time (images may be a memory map). Output has the input's H x W.
+    precision: "auto" | "bf16" | "fp32"; None -> the refiner's own (``refiner.precision``, set by
+    load_refiner from its run's config), so a refiner trained in fp32 is applied in fp32.
     """
     check_images(images, "images to refine")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = resolve_device(device)
     refiner = refiner.to(device)
-    bf16 = use_bf16(device) and next(refiner.parameters()).is_floating_point()
+    if precision is None:
+        precision = getattr(refiner, "precision", "auto")
+    bf16 = use_bf16(device, precision) and next(refiner.parameters()).is_floating_point()
     channels_last = bf16
     hw_in = tuple(getattr(refiner, "input_hw", images.shape[1:]))
     hw_out = tuple(images.shape[1:])

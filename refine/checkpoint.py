@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from estimators.base import MissingFileError, UserError
+
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -54,9 +56,9 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     """Read run_dir/checkpoint.pt (CPU tensors); a clear error when missing or unreadable."""
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no checkpoint to resume from")
+        raise MissingFileError(f"{path}: no checkpoint to resume from")
     try:
         # weights_only=False: the state holds numpy/python RNG tuples; we wrote this file.
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # a torn or foreign file: say which
-        raise ValueError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
+        raise UserError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None

@@ -27,6 +27,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from estimators.base import UserError
+
 _TUPLE_FIELDS = ("input_hw", "disc_widths")
 
 
@@ -74,22 +76,22 @@ class RefinerConfig:
         bad = [n for n in at_least_1 if int(getattr(self, n)) < 1]
         bad += [n for n in at_least_0 if int(getattr(self, n)) < 0]
         if bad:
-            raise ValueError(
+            raise UserError(
                 f"refiner config: {', '.join(bad)} out of range (must be >= 1, or >= 0 for pretraining steps and blocks)"
             )
         if self.batch_size < 2:
-            raise ValueError("refiner config: batch_size must be >= 2 (D halves it)")
+            raise UserError("refiner config: batch_size must be >= 2 (D halves it)")
         if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(
+            raise UserError(
                 f"refiner config: optimizer must be sgd or adam, not {self.optimizer!r}"
             )
         if self.refiner_padding not in ("zeros", "replicate", "reflect"):
-            raise ValueError(
+            raise UserError(
                 f"refiner config: refiner_padding must be zeros, replicate or reflect, "
                 f"not {self.refiner_padding!r}"
             )
         if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(
+            raise UserError(
                 f"refiner config: precision must be auto, bf16 or fp32, not {self.precision!r}"
             )
         if not 0.0 <= self.ema_decay < 1.0:
@@ -107,11 +109,11 @@ class RefinerConfig:
                 "scored on real images the refiner never trained on)"
             )
         if self.lr <= 0 or self.lambda_reg < 0:
-            raise ValueError("refiner config: lr must be > 0 and lambda_reg >= 0")
+            raise UserError("refiner config: lr must be > 0 and lambda_reg >= 0")
         if len(self.input_hw) != 2 or min(self.input_hw) < 8:
-            raise ValueError(f"refiner config: input_hw must be (H, W) >= 8, got {self.input_hw}")
+            raise UserError(f"refiner config: input_hw must be (H, W) >= 8, got {self.input_hw}")
         if len(self.disc_widths) != 4 or min(self.disc_widths) < 1:
-            raise ValueError(
+            raise UserError(
                 f"refiner config: disc_widths must be 4 positive ints, got {self.disc_widths}"
             )
 
@@ -131,7 +133,7 @@ class RefinerConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ValueError(
+            raise UserError(
                 f"unknown refiner config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         return cls(**d)
@@ -140,7 +142,7 @@ class RefinerConfig:
     def preset(cls, name: str, **changes: Any) -> RefinerConfig:
         """A named light CPU configuration (see PRESETS), optionally changed."""
         if name not in PRESETS:
-            raise ValueError(f"unknown refiner preset {name!r}; choose from {', '.join(PRESETS)}")
+            raise UserError(f"unknown refiner preset {name!r}; choose from {', '.join(PRESETS)}")
         return cls.from_dict({**PRESETS[name], **changes})
 
     def replace(self, **changes: Any) -> RefinerConfig:
@@ -156,7 +158,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     """'key=value' -> (key, value); the value is parsed as JSON when it can be (numbers, lists,
     true/false), else kept as a string: ``lr=2e-4``, ``optimizer=adam``, ``input_hw=[35,55]``."""
     if "=" not in text:
-        raise ValueError(f"override {text!r}: expected key=value")
+        raise UserError(f"override {text!r}: expected key=value")
     key, raw = text.split("=", 1)
     try:
         value = json.loads(raw)

@@ -32,11 +32,16 @@ CNN_STEPS, CNN_BATCH = 150, 128
 
 
 @torch.no_grad()
-def refine_images(refiner: nn.Module, images: np.ndarray, hw, device: str, batch: int = 256):
-    """(k, H, W) uint8 -> (inputs, refined) both (k, *hw) uint8 at the refiner's resolution."""
+def refine_images(
+    refiner: nn.Module, images: np.ndarray, hw, device: str, precision: str, batch: int = 256
+):
+    """(k, H, W) uint8 -> (inputs, refined) both (k, *hw) uint8 at the refiner's resolution.
+
+    precision: the run's ("auto" | "bf16" | "fp32"), so diagnostics see the refiner as trained.
+    """
     from torchkit.device import autocast, use_bf16
 
-    bf16 = use_bf16(device)
+    bf16 = use_bf16(device, precision)
     xs, ys = [], []
     for s in range(0, len(images), batch):
         x = to_tensor(images[s : s + batch], hw, device)
@@ -158,7 +163,7 @@ def run_diagnostics(
     rows_s = np.sort(rng.choice(len(synthetic), min(config.diag_n, len(synthetic)), replace=False))
     rows_r = np.sort(rng.choice(len(real), min(config.diag_n, len(real)), replace=False))
     hw = tuple(config.input_hw)
-    x, refined = refine_images(refiner, np.asarray(synthetic[rows_s]), hw, device)
+    x, refined = refine_images(refiner, np.asarray(synthetic[rows_s]), hw, device, config.precision)
     real_hw = to_uint8(to_tensor(np.asarray(real[rows_r]), hw))
     seed = config.seed
     out: dict[str, Any] = {

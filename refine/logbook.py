@@ -7,7 +7,6 @@ are dropped, so a resumed run's CSV matches an uninterrupted one (apart from ``w
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from pathlib import Path
@@ -15,18 +14,6 @@ from typing import Any
 
 COLUMNS = ("step", "loss_r", "loss_r_adv", "loss_r_reg", "loss_d", "d_acc_real", "d_acc_refined")
 FILE = "losses.csv"
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """JSON to ``path`` via a temporary file, fsync and rename (never a half-written file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class Logbook:

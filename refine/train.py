@@ -26,13 +26,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from estimators.base import UserError
 from refine import checkpoint as ckpt
 from refine.config import RefinerConfig
 from refine.images import check_images, to_tensor, to_uint8
-from refine.logbook import Logbook, write_json_atomic
+from refine.logbook import Logbook
 from refine.selection import better, make_selection_set, score_snapshot
 from refine.trainer import Trainer
 from torchkit.device import describe_device, numerics
+from torchkit.files import write_json_atomic
 
 COMPLETE = "complete.json"
 N_SAMPLES = 8  # rows of each sample grid
@@ -52,20 +54,18 @@ def _prepare_run_dir(run_dir: Path, config: RefinerConfig, resume: bool) -> bool
     entries = sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() else []
     if entries and not resume:
         shown = ", ".join(entries[:4]) + (", ..." if len(entries) > 4 else "")
-        raise ValueError(
+        raise UserError(
             f"{run_dir}: run directory is not empty ({shown}); pass resume=True (--resume) to "
             "continue that run, or choose a new directory"
         )
     if entries:
         cfg_path = run_dir / "config.json"
         if not cfg_path.is_file():
-            raise ValueError(f"{run_dir}: cannot resume, config.json is missing")
+            raise UserError(f"{run_dir}: cannot resume, config.json is missing")
         old = RefinerConfig.from_dict(json.loads(cfg_path.read_text()))
         diff = sorted(k for k, v in config.to_dict().items() if old.to_dict()[k] != v)
         if diff:
-            raise ValueError(
-                f"{run_dir}: cannot resume with a different config ({', '.join(diff)})"
-            )
+            raise UserError(f"{run_dir}: cannot resume with a different config ({', '.join(diff)})")
         return (run_dir / ckpt.CHECKPOINT).is_file()
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "config.json", config.to_dict())

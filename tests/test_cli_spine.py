@@ -7,8 +7,9 @@ from benchmarks.cli import main
 def test_help_lists_commands():
     r = CliRunner().invoke(main, ["--help"])
     assert r.exit_code == 0
-    for cmd in ("data", "perf"):
-        assert cmd in r.output
+    listed = r.output.split("Commands:\n", 1)[1].splitlines()
+    names = [line.split()[0] for line in listed if line.startswith("  ") and line.strip()]
+    assert sorted(names) == ["check", "data", "perf", "refine", "report", "run"]
 
 
 def test_prepare_demo_and_show(tmp_path):

@@ -2,6 +2,8 @@
 it fast; the real estimators and refiner have their own tests."""
 
 import json
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,13 @@ from click.testing import CliRunner
 
 from benchmarks.cli import main
 from benchmarks.reporting.results import REQUIRED, read_rows
+
+HEAD = subprocess.run(
+    ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+    capture_output=True,
+    text=True,
+    check=True,
+).stdout.strip()
 
 SUITE = """
 [suite]
@@ -87,13 +96,15 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
         assert all(k in row for k in REQUIRED)
         assert row["data_mode"] == "demo" and row["n_train"] == 150 and row["n_test"] == 120
         prov = row["provenance"]
-        assert len(prov["git_sha"]) in (40, 7) and prov["config_hash"] == row["stage_key"]
+        assert prov["git_sha"] == HEAD  # the checkout's commit, never "unknown"
+        assert len(row["stage_key"]) == 12 and int(row["stage_key"], 16) >= 0
         assert prov["device"] == "cpu" and prov["seed"] == row["seed"]
         with np.load(tiny / "res" / row["preds_file"]) as z:
             err = z["err_deg"]
             assert z["pred_pitchyaw_rad"].shape == (120, 2)
         assert row["err_mean_deg"] == pytest.approx(float(err.mean()), rel=1e-5)
         assert row["within_7deg_pct"] == pytest.approx(100 * float((err <= 7).mean()), rel=1e-5)
+    assert len({r["stage_key"] for r in rows}) == len(rows)  # one key per (row, seed)
     # identity refiner: the refined row trains on exactly the synthetic images
     by = {(x["row_id"], x["seed"]): x for x in rows}
     assert by["mean-refined", 0]["err_mean_deg"] == pytest.approx(
@@ -122,11 +133,28 @@ def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):
     assert len(new) == n + 1 and new[-1]["row_id"] == lost["row_id"]
 
 
-def test_jobs_in_parallel_give_the_same_numbers(tiny):
-    assert run_cli(tiny, "--seeds", "1").exit_code == 0
-    a = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res")}
-    assert run_cli(tiny, "--seeds", "1", "--jobs", "2", results="res2").exit_code == 0
-    b = {x["row_id"]: x["err_mean_deg"] for x in read_rows(tiny / "res2")}
+RF_SUITE = SUITE.replace('method = "mean"', 'method = "rf"')
+RF_PROFILE = (
+    PROFILE
+    + """
+[estimators.rf]
+n_estimators = 4
+n_jobs = 1
+"""
+)
+
+
+def test_a_stochastic_row_is_seeded_and_parallel_rows_give_the_same_numbers(tiny):
+    """rf draws bootstrap samples and feature splits from its seed: seed 0 and seed 1 differ,
+    and the same seed gives the same numbers serially and in two processes."""
+    (tiny / "suite.toml").write_text(RF_SUITE)
+    (tiny / "profile.toml").write_text(RF_PROFILE)
+    assert run_cli(tiny, "--rows", "mean-lab", "--no-report").exit_code == 0
+    a = {(x["row_id"], x["seed"]): x["err_mean_deg"] for x in read_rows(tiny / "res")}
+    assert a["mean-lab", 0] != a["mean-lab", 1]
+    r = run_cli(tiny, "--rows", "mean-lab", "--jobs", "2", "--no-report", results="res2")
+    assert r.exit_code == 0, r.output
+    b = {(x["row_id"], x["seed"]): x["err_mean_deg"] for x in read_rows(tiny / "res2")}
     assert a == b
 
 
@@ -194,18 +222,12 @@ def test_bad_suite_files_are_refused_by_name(tmp_path):
 
 def test_the_shipped_suite_and_profiles_are_consistent():
     from benchmarks.pipeline.suite import load_profile, load_suite
-    from estimators.registry import _REGISTRY
+    from estimators.registry import list_estimators
 
     suite = load_suite("table1")
     paper = [r for r in suite.rows if not r.extra]
     assert [r.paper_err_deg for r in paper] == [16.5, 16.4, 15.4, 16.2, 13.9, 9.9, 11.2, 7.8]
-    assert {r.method.split(":")[0] for r in suite.rows} <= set(_REGISTRY) | {
-        "cnn",
-        "knn",
-        "svr",
-        "rf",
-        "alr",
-    }
+    assert {r.method.split(":")[0] for r in suite.rows} <= set(list_estimators())
     for name in ("smoke", "quick", "paper"):
         prof = load_profile(name)
         assert set(prof["rows"]["skip"]) <= set(suite.row_ids)
@@ -230,3 +252,93 @@ def test_append_only_rows_survive_a_torn_line(tmp_path):
     with pytest.raises(ValueError, match="missing"):
         append_row(tmp_path, {"row_id": "x"})
     assert json.loads((tmp_path / "rows.jsonl").read_text().splitlines()[0])["row_id"] == "a"
+
+
+CNN_SUITE = """
+[suite]
+name = "tinycnn"
+title = "tiny cnn"
+[[rows]]
+id = "cnn-refined"
+label = "CNN (refined)"
+method = "cnn"
+train = "refined"
+rs = "S"
+[[rows]]
+id = "knn-lab"
+label = "KNN (lab)"
+method = "knn"
+train = "real-lab"
+rs = "R"
+"""
+
+CNN_PROFILE = (
+    PROFILE.replace("seeds = 2", "seeds = 1")
+    + """
+[estimators.cnn]
+epochs = 1
+batch_size = 32
+width = 0.25
+"""
+)
+
+
+def test_device_cpu_keeps_every_torch_stage_on_cpu_when_a_gpu_is_visible(tiny, monkeypatch):
+    """With a GPU faked visible, 'auto' anywhere would resolve to cuda (and fail: there is
+    none); with --device cpu every stage runs on the CPU and the rows say what really ran.
+
+    torch.cuda.is_available itself cannot be faked here: torch's own optimizer asks it and then
+    initialises CUDA. So every module's resolve_device is replaced by one that sees a GPU."""
+    import benchmarks.pipeline.run as run_mod
+    import estimators.cnn
+    import refine.apply
+    import refine.trainer
+    import torchkit.device
+
+    asked = []
+
+    def gpu_visible(device="auto"):
+        asked.append(device)
+        return "cuda" if device == "auto" else device
+
+    for mod in (torchkit.device, estimators.cnn, refine.apply, refine.trainer):
+        if hasattr(mod, "resolve_device"):
+            monkeypatch.setattr(mod, "resolve_device", gpu_visible)
+    seen = {}
+    real_train, real_refine = run_mod.train_stage, run_mod.refine_stage
+
+    def train_spy(*args, **kw):
+        seen["train"] = args[4]  # (synthetic, real, profile, seed, device, ...)
+        return real_train(*args, **kw)
+
+    def refine_spy(*args, **kw):
+        seen["refine"] = kw.get("device")
+        return real_refine(*args, **kw)
+
+    monkeypatch.setattr(run_mod, "train_stage", train_spy)
+    monkeypatch.setattr(run_mod, "refine_stage", refine_spy)
+    (tiny / "suite.toml").write_text(CNN_SUITE)
+    (tiny / "profile.toml").write_text(CNN_PROFILE)
+    r = run_cli(tiny, "--device", "cpu", "--precision", "fp32", "--no-report")
+    assert r.exit_code == 0, r.output
+    assert seen == {"train": "cpu", "refine": "cpu"}
+    assert asked and set(asked) == {"cpu"}  # no stage asked for "auto"
+    by = {x["row_id"]: x["provenance"] for x in read_rows(tiny / "res")}
+    assert by["cnn-refined"]["device"] == "cpu" and by["cnn-refined"]["precision"] == "fp32"
+    assert by["knn-lab"]["device"] == "cpu" and by["knn-lab"]["precision"] is None
+
+
+def test_rows_record_the_device_their_estimator_used_not_the_requested_one(tiny, monkeypatch):
+    import benchmarks.pipeline.fit_row as fit_row
+
+    real_create = fit_row.create_estimator
+
+    def create(name, **params):
+        est = real_create(name, **params)
+        if name == "mean":
+            est.device_ = "somewhere-else"  # as if the estimator had chosen its own device
+        return est
+
+    monkeypatch.setattr(fit_row, "create_estimator", create)
+    assert run_cli(tiny, "--seeds", "1", "--device", "cpu", "--no-report").exit_code == 0
+    assert {x["provenance"]["device"] for x in read_rows(tiny / "res")} == {"somewhere-else"}

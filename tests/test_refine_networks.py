@@ -7,7 +7,8 @@ from refine.config import RefinerConfig, parse_override
 from refine.images import to_tensor, to_uint8
 from refine.losses import patch_cross_entropy, self_regularisation
 from refine.networks import LocalDiscriminator, Refiner, build_networks, refiner_flops
-from tests.refine_fixtures import one_torch_thread  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_paper_networks_shapes_and_ranges():

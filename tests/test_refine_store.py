@@ -8,11 +8,12 @@ import benchmarks.pipeline.refine_store as rs
 from benchmarks.cli import main
 from benchmarks.datasets.store import StoreError, open_store, write_store
 from refine.config import RefinerConfig
-from tests.refine_fixtures import TINY, demo, one_torch_thread  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory):
+def stores(tmp_path_factory, demo):
     root = tmp_path_factory.mktemp("stores")
     for name, seed in (("sim", 0), ("wild", 1)):
         write_store(root / name, **demo(name, 96, seed), source=f"demo:{name}")
@@ -20,10 +21,13 @@ def stores(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cli_run(stores, tmp_path_factory):
+def cli_run(stores, tmp_path_factory, tiny_refiner_settings, one_torch_thread):
     """`bench refine train` on tiny stores, config from a TOML file plus --set overrides."""
     cfg = tmp_path_factory.mktemp("cfg") / "tiny.toml"
-    lines = [f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in TINY.items()]
+    lines = [
+        f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v)}"
+        for k, v in tiny_refiner_settings.items()
+    ]
     cfg.write_text("[refiner]\n" + "\n".join(lines) + "\n")
     run = stores / "run"
     args = ["refine", "train", "--synthetic", str(stores / "sim"), "--real", str(stores / "wild")]
@@ -114,3 +118,76 @@ def test_config_layers_preset_file_set(tmp_path):
     bad.write_text("steps = = 3")
     with pytest.raises(ValueError, match="bad.toml: not valid toml"):
         build_config(None, bad, (), tmp_path / "run", False)
+
+
+def test_refine_stage_runs_on_the_runs_device_when_a_gpu_is_visible(
+    cli_run, stores, tmp_path, monkeypatch
+):
+    """'auto' would resolve to cuda (faked visible, but absent: .to('cuda') fails); the pipeline's
+    refine stage must hand the run's device down to load_refiner and iter_refined."""
+    import refine.apply
+    from benchmarks.pipeline.refiner_stage import refine_stage
+
+    asked = []
+
+    def gpu_visible(device="auto"):
+        asked.append(device)
+        return "cuda" if device == "auto" else device
+
+    monkeypatch.setattr(refine.apply, "resolve_device", gpu_visible)
+    run, _ = cli_run
+    out = refine_stage(run, open_store(stores / "sim"), tmp_path, False, print, device="cpu")
+    assert len(out) == 96 and asked and set(asked) == {"cpu"}
+
+
+@pytest.mark.parametrize("trained_in", ["fp32", "bf16"])
+def test_refinement_and_diagnostics_use_the_runs_precision(
+    cli_run, stores, tmp_path, monkeypatch, trained_in
+):
+    """A refiner trained in fp32 is applied in fp32 even where 'auto' would pick bf16 (faked
+    here: the CPU claims native bf16), and one trained in bf16 is applied in bf16."""
+    import shutil
+
+    import refine.apply
+    import refine.diagnostics
+    import torchkit.device
+    from refine.apply import iter_refined, load_refiner
+
+    monkeypatch.setattr(torchkit.device, "cpu_has_fast_bf16", lambda: True)
+    run, _ = cli_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    cfg = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**cfg, "precision": trained_in}))
+    enabled = []
+    real_autocast = torchkit.device.autocast
+
+    def recording(device, on):
+        enabled.append(on)
+        return real_autocast(device, on)
+
+    monkeypatch.setattr(refine.apply, "autocast", recording)
+    monkeypatch.setattr(torchkit.device, "autocast", recording)  # diagnostics import it late
+    refiner = load_refiner(copy, "cpu")
+    images = open_store(stores / "sim").images[:8]
+    list(iter_refined(refiner, images, batch_size=4, device="cpu"))
+    want = trained_in == "bf16"
+    assert enabled == [want, want]
+    enabled.clear()
+    refine.diagnostics.refine_images(refiner, images, (35, 55), "cpu", trained_in)
+    assert enabled == [want]
+    # run_diagnostics hands its config's precision to refine_images
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def spy(refiner, images, hw, device, precision, batch=256):
+        seen["precision"] = precision
+        raise Stop
+
+    monkeypatch.setattr(refine.diagnostics, "refine_images", spy)
+    config = RefinerConfig.from_dict({**cfg, "precision": trained_in})
+    with pytest.raises(Stop):
+        refine.diagnostics.run_diagnostics(refiner, images, images, config, device="cpu")
+    assert seen == {"precision": trained_in}

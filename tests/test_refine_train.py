@@ -10,16 +10,23 @@ from refine.apply import iter_refined, load_refiner
 from refine.checkpoint import load_checkpoint
 from refine.train import RefinerDiverged, is_complete, train_refiner
 from refine.trainer import Trainer
-from tests.refine_fixtures import demo, one_torch_thread, tiny_config  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _train(run_dir, config=None, **kw):
-    sim, wild = demo("sim"), demo("wild")
-    return train_refiner(
-        sim["images"], wild["images"], config or tiny_config(), run_dir, progress=False,
-        synthetic_gaze_pitchyaw_rad=sim["gaze_pitchyaw_rad"],
-        synthetic_head_pitchyaw_rad=sim["head_pitchyaw_rad"], **kw,
-    )  # fmt: skip
+@pytest.fixture(scope="module")
+def _train(demo, tiny_config, one_torch_thread):
+    """train(run_dir, config=None, **kw): the tiny refiner on the demo sim/wild images."""
+
+    def train(run_dir, config=None, **kw):
+        sim, wild = demo("sim"), demo("wild")
+        return train_refiner(
+            sim["images"], wild["images"], config or tiny_config(), run_dir, progress=False,
+            synthetic_gaze_pitchyaw_rad=sim["gaze_pitchyaw_rad"],
+            synthetic_head_pitchyaw_rad=sim["head_pitchyaw_rad"], **kw,
+        )  # fmt: skip
+
+    return train
 
 
 def _csv_rows(run_dir):
@@ -28,7 +35,7 @@ def _csv_rows(run_dir):
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+def finished_run(tmp_path_factory, _train):
     run_dir = tmp_path_factory.mktemp("run") / "r"
     return run_dir, _train(run_dir)
 
@@ -53,7 +60,7 @@ def test_run_directory_contents(finished_run):
     assert summary["images_per_s"] > 0
 
 
-def test_checkpoint_round_trip(finished_run, tmp_path):
+def test_checkpoint_round_trip(finished_run, tmp_path, demo, tiny_config):
     run_dir, _ = finished_run
     state = load_checkpoint(run_dir)
     assert state["step"] == 8 and len(state["buffer"]["images"]) == 16  # buffer filled
@@ -67,7 +74,7 @@ def test_checkpoint_round_trip(finished_run, tmp_path):
     assert all(torch.equal(saved[k], state["refiner"][k]) for k in saved)
 
 
-def test_resume_after_kill_is_bit_for_bit(finished_run, tmp_path, monkeypatch):
+def test_resume_after_kill_is_bit_for_bit(finished_run, tmp_path, monkeypatch, _train):
     run_dir, _ = finished_run
     calls = {"n": 0}
     real_step = Trainer.r_step
@@ -95,13 +102,13 @@ def test_resume_after_kill_is_bit_for_bit(finished_run, tmp_path, monkeypatch):
     assert _csv_rows(run_dir) == _csv_rows(killed)
 
 
-def test_resume_refuses_a_different_config(finished_run):
+def test_resume_refuses_a_different_config(finished_run, _train, tiny_config):
     run_dir, _ = finished_run
     with pytest.raises(ValueError, match="different config.*lr"):
         _train(run_dir, tiny_config(lr=0.5, steps=5), resume=True)
 
 
-def test_nan_loss_stops_naming_the_step_and_keeps_checkpoint(tmp_path, monkeypatch):
+def test_nan_loss_stops_naming_the_step_and_keeps_checkpoint(tmp_path, monkeypatch, _train):
     calls = {"n": 0}
     real_reg = refine.losses.self_regularisation
 
@@ -120,7 +127,7 @@ def test_nan_loss_stops_naming_the_step_and_keeps_checkpoint(tmp_path, monkeypat
     assert not is_complete(tmp_path / "r")
 
 
-def test_apply_maps_back_to_store_size(finished_run):
+def test_apply_maps_back_to_store_size(finished_run, demo):
     run_dir, _ = finished_run
     refiner = load_refiner(run_dir, "cpu")
     images = demo("sim")["images"][:10]
@@ -132,7 +139,7 @@ def test_apply_maps_back_to_store_size(finished_run):
         next(iter_refined(refiner, images.astype(np.float32)))
 
 
-def test_bad_input_arrays_are_one_clear_error(tmp_path):
+def test_bad_input_arrays_are_one_clear_error(tmp_path, demo, tiny_config):
     with pytest.raises(ValueError, match=r"real images: expected an \(N, H, W\) uint8 array"):
         train_refiner(demo("sim")["images"], np.zeros((4, 36, 60)), tiny_config(), tmp_path / "r")
     assert not (tmp_path / "r").exists()

@@ -35,7 +35,15 @@ from benchmarks.commands.report import _RESULTS
 def check_cmd(
     baseline: Path, results_dir: Path, tolerance_deg: float, write_baseline: bool
 ) -> None:
-    """Exit non-zero, naming each row, if a row got worse than the baseline or is missing."""
+    """Compare the latest results with a baseline, naming each row that got worse or is missing.
+
+    \b
+    Exit status:
+      0  every baseline row is within tolerance
+      1  a regression: a row is worse than baseline + tolerance, or has no result
+      2  bad input: the baseline file is missing or unreadable, or there are no results
+    A row's tolerance is the baseline's tolerance_deg column where given, else --tolerance-deg.
+    """
     from benchmarks.reporting.check import check
     from benchmarks.reporting.check import write_baseline as freeze
 

@@ -1,4 +1,8 @@
-"""What every command shares: turning expected failures into one clear line, not a traceback."""
+"""What every command shares: turning errors raised on purpose for the user into one clear line.
+
+Only :class:`estimators.base.UserError` (bad files, bad config, unknown names; StoreError is one)
+becomes ``error: ...`` and exit status 2. Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,25 @@ import functools
 
 import click
 
-from benchmarks.datasets.store import StoreError
+from estimators.base import UserError
 
-# Errors that describe bad input or a bad request; anything else is a bug and keeps its traceback.
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (StoreError, FileNotFoundError, ValueError)
+EXIT_BAD_INPUT = 2  # bad input or a bad request (a regression gate's "worse" is 1, see check)
+
+
+class BadInput(click.ClickException):
+    """A one-line 'error: ...' that exits EXIT_BAD_INPUT (ClickException alone exits 1)."""
+
+    exit_code = EXIT_BAD_INPUT
 
 
 def fail_cleanly(fn):
-    """Decorator for click commands: expected errors exit 2 with one 'error: ...' line."""
+    """Decorator for click commands: a UserError exits 2 with one 'error: ...' line."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except EXPECTED_ERRORS as e:
-            raise click.ClickException(str(e)) from None
+        except UserError as e:
+            raise BadInput(str(e)) from None
 
     return wrapper

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from benchmarks.commands.common import fail_cleanly
+from estimators.base import MissingFileError, UserError
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 
@@ -15,7 +16,7 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 def load_config_file(path: Path) -> dict:
     """Config keys from a .json or .toml file (top level, or under a [refiner] table)."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such config file")
+        raise MissingFileError(f"{path}: no such config file")
     text = path.read_text()
     try:
         if path.suffix == ".toml":
@@ -27,9 +28,9 @@ def load_config_file(path: Path) -> dict:
         else:
             data = json.loads(text)
     except ValueError as e:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise ValueError(f"{path}: not valid {path.suffix.lstrip('.') or 'json'} ({e})") from None
+        raise UserError(f"{path}: not valid {path.suffix.lstrip('.') or 'json'} ({e})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a table of config keys")
+        raise UserError(f"{path}: expected a table of config keys")
     return data.get("refiner", data) if set(data) == {"refiner"} else data
 
 

@@ -60,7 +60,18 @@ from benchmarks.commands.common import fail_cleanly
     type=click.IntRange(1),
     help="Rows fitted in parallel (joblib processes).",
 )
-@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:i]")
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto | cpu | cuda[:i]: every torch stage (refiner, refining, CNN rows) runs here.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "bf16", "fp32"]),
+    default=None,
+    help="Precision of every torch stage (default: the profile's and each estimator's own).",
+)
 @click.option(
     "--threads",
     type=click.IntRange(1),
@@ -94,6 +105,7 @@ def run(
     seeds,
     jobs,
     device,
+    precision,
     threads,
     eval_split,
     rows,
@@ -118,6 +130,7 @@ def run(
         seeds=seeds,
         jobs=jobs,
         device=device,
+        precision=precision,
         threads=threads,
         eval_split=eval_split,
         roots=resolve_roots(

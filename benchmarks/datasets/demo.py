@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from benchmarks.datasets.demo_looks import DOMAINS, LOOKS, Look
+from estimators.base import UserError
 
 H, W = 36, 60
 BLOCK = 1024
@@ -200,7 +201,7 @@ def iter_domain(domain: str, n: int, seed: int = 0, first_block: int = 0):
     Deterministic for (domain, seed), and prefix-stable: the first k images do not depend on n.
     """
     if domain not in LOOKS:
-        raise ValueError(f"unknown demo domain {domain!r}; choose from {', '.join(DOMAINS)}")
+        raise UserError(f"unknown demo domain {domain!r}; choose from {', '.join(DOMAINS)}")
     look = LOOKS[domain]
     traits = _subject_traits(look, seed) if look.n_subjects else None
     seeds = np.random.SeedSequence([seed, _DOMAIN_SALT[domain]]).spawn((n + BLOCK - 1) // BLOCK)

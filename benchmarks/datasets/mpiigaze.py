@@ -29,6 +29,7 @@ from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.mpiigaze_mat import SIDES, Day, day_rows, load_day
 from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
 from benchmarks.datasets.store import Store, StoreError, is_store, open_store
+from estimators.base import UserError
 
 SOURCE = "mpiigaze"
 EVAL_DIR = Path("Evaluation Subset") / "sample list for eye image"
@@ -127,7 +128,7 @@ def prepare_mpiigaze(
     excluded = sorted(set(exclude_people or []))
     bad = [p for p in excluded if not _PERSON.fullmatch(p)]
     if bad:
-        raise ValueError(f"exclude_people: {', '.join(bad)} are not person names like p00")
+        raise UserError(f"exclude_people: {', '.join(bad)} are not person names like p00")
     base = {"root": str(root.resolve())}
     options = {
         "all": {**base, "exclude_people": excluded, "eyes": "left and right (mirrored)"},
@@ -149,7 +150,7 @@ def prepare_mpiigaze(
     people = list_people(root)
     missing = sorted(set(excluded) - set(people))
     if missing:
-        raise ValueError(
+        raise UserError(
             f"exclude_people: {', '.join(missing)} not found under {root / NORMALIZED_DIR}"
         )
     key = fingerprint({**base, "people": people, "v": 1})

@@ -10,6 +10,7 @@ from benchmarks.datasets.demo import BLOCK, iter_domain
 from benchmarks.datasets.demo_looks import DOMAINS, LOOKS
 from benchmarks.datasets.store import Store, is_store, open_store
 from benchmarks.datasets.writer import StoreWriter
+from estimators.base import UserError
 
 DEMO_ROLES = {
     "sim": "UnityEyes stand-in (labelled synthetic)",
@@ -77,7 +78,7 @@ def prepare_demo(
     out_dir = Path(out_dir)
     unknown = sorted(set(n) - set(DOMAINS))
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown demo domain(s) {', '.join(unknown)}; choose from {', '.join(DOMAINS)}"
         )
     return {d: prepare_demo_domain(out_dir / d, d, n[d], seed, force, progress) for d in n}

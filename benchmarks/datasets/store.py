@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from estimators.base import EyeData
+from estimators.base import EyeData, UserError
+from torchkit.files import write_json_atomic
 
 FORMAT = "gazebench-store"
 VERSION = 1
@@ -45,7 +46,7 @@ LABEL_FIELDS = ("gaze_pitchyaw_rad", "head_pitchyaw_rad")
 _CHUNK_ROWS = 65536
 
 
-class StoreError(ValueError):
+class StoreError(UserError):
     """A store (or data about to become one) is malformed. The message is one line naming it."""
 
 
@@ -156,18 +157,6 @@ def _manifest(
         "checksum": _checksum(arrays),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to ``path`` via a temporary file and rename (never a half-written file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _publish(tmp_dir: Path, path: Path, overwrite: bool) -> None:

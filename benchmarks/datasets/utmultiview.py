@@ -28,6 +28,7 @@ from tqdm import tqdm
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
 from benchmarks.datasets.store import LEFT, RIGHT, Store, StoreError, reuse_store
+from estimators.base import UserError
 from estimators.geometry import rodrigues_to_pitchyaw, vector_to_pitchyaw
 
 SOURCE = "utmultiview"
@@ -149,7 +150,7 @@ def prepare_utmultiview(
     root, out = Path(root), Path(out)
     parts = tuple(parts)
     if not parts or any(p not in PARTS for p in parts) or len(set(parts)) != len(parts):
-        raise ValueError(f"parts must be a non-empty selection of {', '.join(PARTS)}, got {parts}")
+        raise UserError(f"parts must be a non-empty selection of {', '.join(PARTS)}, got {parts}")
     options = {"root": str(root.resolve()), "parts": list(parts), "mirror_right": mirror_right}
     if (done := reuse_store(out, options, force)) is not None:
         return done

@@ -32,8 +32,8 @@ from benchmarks.datasets.store import (
     _publish,
     open_store,
     validate_arrays,
-    write_json_atomic,
 )
+from torchkit.files import write_json_atomic
 
 
 class StoreWriter:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from estimators.base import UserError
+
 Row = dict[str, Any]
 
 SECTIONS: dict[str, str] = {
@@ -116,7 +118,7 @@ def run_perf(
     names = sections or list(SECTIONS)
     unknown = [s for s in names if s not in SECTIONS]
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown perf section(s) {', '.join(unknown)}; available: {', '.join(SECTIONS)}"
         )
     rows: list[Row] = []
@@ -125,7 +127,7 @@ def run_perf(
         for row in getattr(importlib.import_module(module), func)(quick=quick):
             rows.append({"section": name, **row})
     if out is not None:
-        from benchmarks.datasets.store import write_json_atomic
+        from torchkit.files import write_json_atomic
 
         write_json_atomic(Path(out), {"machine": machine_info(), "rows": rows})
     return rows

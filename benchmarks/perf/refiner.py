@@ -49,7 +49,7 @@ def _rates(precision: str, device: str, quick: bool) -> dict[str, float]:
     t.R.eval()
 
     def refine_all():
-        for _ in iter_refined(t.R, images, batch_size=256, device=t.device):
+        for _ in iter_refined(t.R, images, batch_size=256, device=t.device, precision=precision):
             pass
         if t.device.startswith("cuda"):
             torch.cuda.synchronize()

@@ -45,10 +45,15 @@ def fit_predict_row(
     preds_path: str,
     threads: int | None = None,
     progress: bool = False,
+    device: str = "auto",
+    precision: str | None = None,
 ) -> dict[str, Any]:
     """Fit ``method`` on train_store[train_idx], predict test_store; save per-sample predictions.
 
-    Returns n_train, n_test, fit_s, predict_s and the error summary (degrees).
+    device (and precision, where not None) reach every estimator that takes them (the torch ones).
+    Returns n_train, n_test, fit_s, predict_s, the error summary (degrees), and the device and
+    precision the fitted estimator really used (its ``device_`` / ``precision_``; estimators
+    without them run on the CPU in numpy, precision None).
     """
     from torchkit.device import numerics, set_threads
 
@@ -61,6 +66,10 @@ def fit_predict_row(
     own = estimator.get_params()
     if "random_state" in own:
         estimator.set_params(random_state=seed)
+    if "device" in own:
+        estimator.set_params(device=device)
+    if precision is not None and "precision" in own:
+        estimator.set_params(precision=precision)
     if "progress" in own:  # a training bar per row only when asked (rows may run in parallel)
         estimator.set_params(progress=progress)
     t0 = time.perf_counter()
@@ -83,4 +92,6 @@ def fit_predict_row(
             getattr(estimator, "device_", "cpu"), getattr(estimator, "bf16_", None)
         ),
         **error_summary(err),
+        "device": str(getattr(estimator, "device_", "cpu")),
+        "precision": getattr(estimator, "precision_", None),
     }

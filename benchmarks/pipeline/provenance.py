@@ -68,7 +68,9 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def provenance(config: Any, device: str, seed: int, data_source: str) -> dict[str, Any]:
+def provenance(
+    config: Any, device: str, seed: int, data_source: str, precision: str | None = None
+) -> dict[str, Any]:
     """The provenance block attached to every result row."""
     return {
         **git_info(),
@@ -76,6 +78,7 @@ def provenance(config: Any, device: str, seed: int, data_source: str) -> dict[st
         "seed": seed,
         "data_source": data_source,
         "device": device,
+        "precision": precision,
         "packages": package_versions(),
         "host": platform.node(),
         "recorded_at": now_iso(),

@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmarks.datasets.store import Store, StoreError, is_store, open_store
 from benchmarks.datasets.writer import StoreWriter
+from estimators.base import UserError
 from refine.apply import iter_refined, load_refiner
 
 LABELS = ("gaze_pitchyaw_rad", "head_pitchyaw_rad", "subject", "eye")  # copied untouched
@@ -39,7 +40,7 @@ def refiner_identity(run_dir: Path, input_store: Store) -> dict[str, str]:
 
     run_dir = Path(run_dir)
     if not is_complete(run_dir):
-        raise ValueError(
+        raise UserError(
             f"{run_dir}: refiner run is not complete (no complete.json); train it first"
         )
     config = RefinerConfig.from_dict(json.loads((run_dir / "config.json").read_text()))

@@ -15,10 +15,14 @@ from typing import Any
 
 from benchmarks.datasets.store import Store, is_store, open_store, write_store
 from benchmarks.pipeline.provenance import config_hash
+from estimators.base import UserError
 
 
-def refiner_settings(profile: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
-    """The refiner's config for this run (profile section + seed + device), 'kind' split off."""
+def refiner_settings(
+    profile: dict[str, Any], seed: int, device: str, precision: str | None = None
+) -> dict[str, Any]:
+    """The refiner's config for this run (profile section + seed + device, + the run's precision
+    where given; else the profile's), 'kind' split off."""
     from refine.config import RefinerConfig
 
     cfg = dict(profile.get("refiner", {}))
@@ -26,13 +30,15 @@ def refiner_settings(profile: dict[str, Any], seed: int, device: str) -> dict[st
     preset = cfg.pop("preset", None)
     if preset is not None:  # the preset's keys, then the profile's overrides
         cfg = RefinerConfig.preset(preset, **cfg).to_dict()
+    if precision is not None:
+        cfg["precision"] = precision
     return {**cfg, "seed": seed, "device": device}
 
 
 def refiner_kind(profile: dict[str, Any]) -> str:
     kind = profile.get("refiner", {}).get("kind", "simgan")
     if kind not in ("simgan", "identity"):
-        raise ValueError(f"profile [refiner] kind must be 'simgan' or 'identity', got {kind!r}")
+        raise UserError(f"profile [refiner] kind must be 'simgan' or 'identity', got {kind!r}")
     return kind
 
 
@@ -46,6 +52,7 @@ def train_stage(
     progress: bool,
     log: Callable[[str], None],
     threads: int | None = None,
+    precision: str | None = None,
 ) -> Path | None:
     """Train (or reuse, or resume) the refiner; returns its run directory (None for identity).
 
@@ -58,7 +65,7 @@ def train_stage(
     from refine.train import is_complete, train_refiner
     from torchkit.device import set_threads
 
-    cfg = refiner_settings(profile, seed, device)
+    cfg = refiner_settings(profile, seed, device, precision)
     threads = set_threads(threads)
     key = config_hash(
         {
@@ -94,8 +101,10 @@ def refine_stage(
     work_dir: Path,
     progress: bool,
     log: Callable[[str], None],
+    device: str = "auto",
 ) -> Store:
-    """Refine every synthetic image with the trained refiner (streamed, resumable, cached)."""
+    """Refine every synthetic image with the trained refiner (streamed, resumable, cached), on
+    ``device``, in the precision the refiner was trained in."""
     if run_dir is None:  # identity refiner: a copy of the synthetic store, marked as such
         out = work_dir / "stores" / "refined" / f"identity-{synthetic.checksum[7:19]}"
         if not is_store(out):
@@ -114,7 +123,7 @@ def refine_stage(
         log(f"refine: reusing {out}")
         return open_store(out)
     log(f"refine: {len(synthetic):,} images -> {out}")
-    return refine_store(run_dir, synthetic.path, out, progress=progress)
+    return refine_store(run_dir, synthetic.path, out, device=device, progress=progress)
 
 
 def copy_refiner_outputs(run_dir: Path | None, dest: Path) -> list[str]:

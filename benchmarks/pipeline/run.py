@@ -27,6 +27,7 @@ from benchmarks.pipeline.refiner_stage import (
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
 from benchmarks.pipeline.suite import Suite, SuiteRow, row_params
 from benchmarks.reporting.results import SCHEMA, append_row, read_rows
+from estimators.base import UserError
 
 PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
 
@@ -40,6 +41,7 @@ class RunOptions:
     jobs: int = 1
     device: str = "auto"
     threads: int | None = None  # torch threads (None: all cores); rows get threads // jobs
+    precision: str | None = None  # None: each stage's own (the profile's / the estimator's)
     roots: dict[str, str | None] | None = None
     only_rows: list[str] | None = None
     eval_split: str = "test"  # demo only: "dev" scores on development people instead
@@ -110,7 +112,7 @@ def run_suite(
     if opts.data_mode == "real":  # fail before any work when a dataset root is missing
         msg = missing_roots_message(roles, opts.roots or {}, needed_by)
         if msg:
-            raise ValueError(msg)
+            raise UserError(msg)
     log(
         f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
         f"profile={profile['profile']['name']}, device={device}, threads={threads}"
@@ -142,9 +144,10 @@ def run_suite(
                 opts.progress,
                 log,
                 threads=threads,
+                precision=opts.precision,
             )
             stores["refined"] = refine_stage(
-                refiner_run, stores["synthetic"], work_dir, opts.progress, log
+                refiner_run, stores["synthetic"], work_dir, opts.progress, log, device=device
             )
             copy_refiner_outputs(refiner_run, results_dir / "refiner" / f"seed{seed}")
             log(f"refiner stages for seed {seed}: {time.perf_counter() - t0:.0f} s")
@@ -188,6 +191,8 @@ def run_suite(
                 str(results_dir / row["preds_file"]),
                 row_threads,
                 opts.progress and opts.jobs == 1,
+                device,
+                opts.precision,
             )
             for r, st, idx, _config, row in tasks
         )
@@ -196,10 +201,15 @@ def run_suite(
         )
         outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
         for (r, _st, _idx, config, row), measured in zip(tasks, outputs, strict=True):
+            measured = dict(measured)
+            used_device, used_precision = measured.pop("device"), measured.pop("precision")
             row = {
                 **row,
                 **measured,
-                "provenance": provenance(config, device, seed, row["train_dataset"]),
+                # the device and precision the row's estimator really used, not the requested
+                "provenance": provenance(
+                    config, used_device, seed, row["train_dataset"], used_precision
+                ),
                 "finished_at": now_iso(),
             }
             append_row(results_dir, row)

@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmarks.datasets.store import Store, open_store
 from benchmarks.pipeline.provenance import config_hash
+from estimators.base import UserError
 
 ROLES = ("synthetic", "real-lab", "real-unlabeled", "test")
 # role -> (dataset name, root option / env var)
@@ -179,6 +180,6 @@ def prepare_sources(
         roots = roots or {}
         msg = missing_roots_message(roles, roots, needed_by or {})
         if msg:
-            raise ValueError(msg)
+            raise UserError(msg)
         return Sources(mode, _real_sources(profile, work_dir, roles, roots, progress))
-    raise ValueError(f"--data must be demo or real, got {mode!r}")
+    raise UserError(f"--data must be demo or real, got {mode!r}")

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from estimators.base import MissingFileError, UserError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -53,7 +55,7 @@ class Suite:
         for r in self.rows:
             if r.id == row_id:
                 return r
-        raise ValueError(f"suite {self.name}: no row {row_id!r}; rows: {', '.join(self.row_ids)}")
+        raise UserError(f"suite {self.name}: no row {row_id!r}; rows: {', '.join(self.row_ids)}")
 
     @property
     def row_ids(self) -> list[str]:
@@ -65,9 +67,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
+        raise MissingFileError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"{path}: invalid TOML ({e})") from None
+        raise UserError(f"{path}: invalid TOML ({e})") from None
 
 
 def _resolve(name_or_path: str, folder: str, kind: str) -> Path:
@@ -77,7 +79,7 @@ def _resolve(name_or_path: str, folder: str, kind: str) -> Path:
     candidate = PACKAGE_DIR / folder / f"{name_or_path}.toml"
     if not candidate.exists():
         available = sorted(f.stem for f in (PACKAGE_DIR / folder).glob("*.toml"))
-        raise ValueError(f"unknown {kind} {name_or_path!r}; available: {', '.join(available)}")
+        raise UserError(f"unknown {kind} {name_or_path!r}; available: {', '.join(available)}")
     return candidate
 
 
@@ -92,23 +94,23 @@ def load_suite(name_or_path: str = "table1") -> Suite:
         where = f"{path}: row {i + 1} ({r.get('id', '?')})"
         unknown = sorted(set(r) - known)
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
+            raise UserError(f"{where}: unknown key(s) {', '.join(unknown)}")
         missing = [k for k in ("id", "label", "method", "train", "rs") if k not in r]
         if missing:
-            raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
+            raise UserError(f"{where}: missing key(s) {', '.join(missing)}")
         if r["train"] not in TRAIN_SOURCES:
-            raise ValueError(
+            raise UserError(
                 f"{where}: train must be one of {', '.join(TRAIN_SOURCES)}, got {r['train']!r}"
             )
         if r["rs"] not in ("R", "S"):
-            raise ValueError(f"{where}: rs must be 'R' or 'S', got {r['rs']!r}")
+            raise UserError(f"{where}: rs must be 'R' or 'S', got {r['rs']!r}")
         rows.append(SuiteRow(**r))
     ids = [r.id for r in rows]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise ValueError(f"{path}: duplicate row id(s) {', '.join(dupes)}")
+        raise UserError(f"{path}: duplicate row id(s) {', '.join(dupes)}")
     if not rows:
-        raise ValueError(f"{path}: the suite has no [[rows]]")
+        raise UserError(f"{path}: the suite has no [[rows]]")
     return Suite(
         name=head.get("name", path.stem),
         title=head.get("title", path.stem),
@@ -125,7 +127,7 @@ def load_profile(name_or_path: str = "quick") -> dict[str, Any]:
     raw = _read_toml(path)
     for section in ("profile", "demo", "train"):
         if section not in raw:
-            raise ValueError(f"{path}: missing [{section}] section")
+            raise UserError(f"{path}: missing [{section}] section")
     prof = copy.deepcopy(raw)
     prof["profile"].setdefault("name", path.stem)
     prof.setdefault("refiner", {})

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.reporting.results import latest_rows, read_rows
+from estimators.base import MissingFileError, UserError
 
 
 @dataclass
@@ -37,16 +38,16 @@ class CheckLine:
 def read_baseline(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such baseline file")
+        raise MissingFileError(f"{path}: no such baseline file")
     try:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not a readable CSV ({e})") from None
+        raise UserError(f"{path}: not a readable CSV ({e})") from None
     missing = [c for c in ("row_id", "err_mean_deg") if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
     if df["err_mean_deg"].isna().any():
-        raise ValueError(
+        raise UserError(
             f"{path}: err_mean_deg is empty for row(s) "
             f"{', '.join(df.loc[df['err_mean_deg'].isna(), 'row_id'])}"
         )

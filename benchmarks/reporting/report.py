@@ -21,6 +21,7 @@ from benchmarks.reporting.results import (
     read_rows,
 )
 from benchmarks.reporting.stats import paired_subject_test, subject_bootstrap_ci
+from estimators.base import UserError
 
 BOOTSTRAP = 1000
 
@@ -283,7 +284,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     df = aggregate(results_dir)
     if df.empty:
-        raise ValueError(f"{results_dir}: rows.jsonl holds no result rows")
+        raise UserError(f"{results_dir}: rows.jsonl holds no result rows")
     demo = df["data_mode"].iloc[0] == "demo"
     written = {}
     csv_path = out_dir / "table1.csv"

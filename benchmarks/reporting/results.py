@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from estimators.base import MissingFileError
+
 SCHEMA = "gazebench.result/1"
 ROWS_FILE = "rows.jsonl"
 REQUIRED = (
@@ -67,7 +69,7 @@ def read_rows(results_dir: str | Path) -> list[dict[str, Any]]:
     """Every valid row in file order. A torn last line (killed mid-write) is ignored."""
     path = Path(results_dir) / ROWS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no results here (run `bench run` first)")
+        raise MissingFileError(f"{path}: no results here (run `bench run` first)")
     rows = []
     with open(path) as f:
         for line in f:

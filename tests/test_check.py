@@ -1,0 +1,107 @@
+"""`bench check`: exit 0 within tolerance, 1 for a regression, 2 for bad input; the baseline's
+own tolerance_deg wins over --tolerance-deg. Results are written by hand: no pipeline run."""
+
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.cli import main
+from benchmarks.reporting.results import REQUIRED, SCHEMA, append_row
+
+
+@pytest.fixture()
+def results(tmp_path):
+    res = tmp_path / "res"
+    for row_id, err in (("a", 10.0), ("b", 20.0)):
+        row = {k: 0 for k in REQUIRED} | {
+            "schema": SCHEMA,
+            "row_id": row_id,
+            "seed": 0,
+            "err_mean_deg": err,
+        }
+        append_row(res, row)
+    return res
+
+
+def check(results, baseline, *extra):
+    args = ["check", "--results", str(results), "--baseline", str(baseline), *extra]
+    return CliRunner().invoke(main, args)
+
+
+def test_within_tolerance_exits_0(results, tmp_path):
+    base = tmp_path / "base.csv"
+    base.write_text("row_id,err_mean_deg\na,9.8\nb,20.0\n")
+    r = check(results, base)
+    assert r.exit_code == 0, r.output
+    assert "check passed: 2 row(s)" in r.output
+
+
+def test_a_regression_or_a_missing_row_exits_1(results, tmp_path):
+    base = tmp_path / "base.csv"
+    base.write_text("row_id,err_mean_deg\na,9.0\nb,20.0\n")  # a is 1.0 worse, tolerance 0.5
+    r = check(results, base)
+    assert r.exit_code == 1 and "WORSE  a" in r.output and "1 row(s) worse" in r.output
+    base.write_text("row_id,err_mean_deg\na,10.0\nghost,5.0\n")
+    r = check(results, base)
+    assert r.exit_code == 1 and "MISSING ghost" in r.output
+
+
+@pytest.mark.parametrize(
+    "content", [None, "row_id,wrong\na,1\n", "row_id,err_mean_deg\na,\n"], ids=str
+)
+def test_a_missing_or_bad_baseline_exits_2_in_one_line(results, tmp_path, content):
+    base = tmp_path / "base.csv"
+    if content is not None:
+        base.write_text(content)
+    r = check(results, base)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and r.output.strip().count("\n") == 0
+    assert r.output.startswith("Error: ") and "base.csv" in r.output
+
+
+def test_missing_results_exit_2(tmp_path):
+    base = tmp_path / "base.csv"
+    base.write_text("row_id,err_mean_deg\na,10.0\n")
+    r = check(tmp_path / "none", base)
+    assert r.exit_code == 2 and "no results here" in r.output
+
+
+def test_the_baselines_tolerance_column_wins_over_the_option(results, tmp_path):
+    base = tmp_path / "base.csv"
+    # a: 1.0 worse, its own tolerance 2.0 -> ok even with --tolerance-deg 0.1;
+    # b: 1.0 worse, no tolerance of its own (empty) -> the option's 0.1 -> worse
+    base.write_text("row_id,err_mean_deg,tolerance_deg\na,9.0,2.0\nb,19.0,\n")
+    r = check(results, base, "--tolerance-deg", "0.1")
+    assert r.exit_code == 1
+    assert "OK     a" in r.output and "tolerance 2.00" in r.output
+    assert "WORSE  b" in r.output and "tolerance 0.10" in r.output
+    # and the other way round: a strict column beats a generous option
+    base.write_text("row_id,err_mean_deg,tolerance_deg\na,9.0,0.5\nb,19.0,\n")
+    r = check(results, base, "--tolerance-deg", "5")
+    assert r.exit_code == 1 and "WORSE  a" in r.output and "OK     b" in r.output
+
+
+def test_check_help_documents_the_exit_codes():
+    out = CliRunner().invoke(main, ["check", "--help"]).output
+    assert "0  every baseline row" in out and "1  a regression" in out and "2  bad input" in out
+
+
+def test_only_errors_raised_on_purpose_become_one_line():
+    import click
+
+    from benchmarks.commands.common import fail_cleanly
+    from estimators.base import UserError
+
+    @fail_cleanly
+    def bug():
+        raise ValueError("a real bug")
+
+    @fail_cleanly
+    def bad_input():
+        raise UserError("bad.toml: unknown key")
+
+    with pytest.raises(ValueError, match="a real bug") as info:  # keeps its traceback
+        bug()
+    assert not isinstance(info.value, click.ClickException)
+    with pytest.raises(click.ClickException, match="bad.toml") as info:
+        bad_input()
+    assert info.value.exit_code == 2
