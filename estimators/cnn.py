@@ -186,7 +186,7 @@ class GazeCNN(GazeEstimator):
         if self.train_samples is None:
             return int(self.epochs)
         if int(self.train_samples) < 1:
-            raise ValueError(f"train_samples must be >= 1, got {self.train_samples}")
+            raise UserError(f"train_samples must be >= 1, got {self.train_samples}")
         n_fit = max(1, n_rows - int(round(n_rows * self.val_fraction)))
         return max(1, int(round(int(self.train_samples) / n_fit)))
 

@@ -95,16 +95,16 @@ class RefinerConfig:
                 f"refiner config: precision must be auto, bf16 or fp32, not {self.precision!r}"
             )
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"refiner config: ema_decay must be in [0, 1), got {self.ema_decay}")
+            raise UserError(f"refiner config: ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.select_every < 0 or self.select_n < 10:
-            raise ValueError("refiner config: select_every must be >= 0 and select_n >= 10")
+            raise UserError("refiner config: select_every must be >= 0 and select_n >= 10")
         if not 0.0 <= self.holdout_real_fraction < 0.5:
-            raise ValueError(
+            raise UserError(
                 "refiner config: holdout_real_fraction must be in [0, 0.5), "
                 f"got {self.holdout_real_fraction}"
             )
         if self.select_every and not self.holdout_real_fraction:
-            raise ValueError(
+            raise UserError(
                 "refiner config: select_every needs holdout_real_fraction > 0 (snapshots are "
                 "scored on real images the refiner never trained on)"
             )

@@ -7,6 +7,7 @@ becomes ``error: ...`` and exit status 2. Anything else is a bug and keeps its t
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import click
 
@@ -32,3 +33,26 @@ def fail_cleanly(fn):
             raise BadInput(str(e)) from None
 
     return wrapper
+
+
+def work_option(fn):
+    """--work: the cache of stores and refiner runs (shared by run and stability)."""
+    return click.option(
+        "--work",
+        "work_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Cache for stores and refiner runs [GAZEBENCH_WORK, default ./work].",
+    )(fn)
+
+
+def eval_option(fn):
+    """--eval test|dev: the demo's test people, or its labelled development people."""
+    return click.option(
+        "--eval",
+        "eval_split",
+        type=click.Choice(["test", "dev"]),
+        default="test",
+        show_default=True,
+        help="demo only: score on the test people (final numbers), or on a labelled "
+        "development set of other people (for developing a recipe without the test people).",
+    )(fn)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from benchmarks.commands.common import fail_cleanly
+from benchmarks.commands.common import eval_option, fail_cleanly, work_option
 
 
 @click.command()
@@ -37,12 +37,7 @@ from benchmarks.commands.common import fail_cleanly
     type=click.Path(file_okay=False),
     help="UT Multiview root [GAZEBENCH_UTMULTIVIEW].",
 )
-@click.option(
-    "--work",
-    "work_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Cache for stores and refiner runs [GAZEBENCH_WORK, default ./work].",
-)
+@work_option
 @click.option(
     "--results",
     "results_dir",
@@ -78,15 +73,7 @@ from benchmarks.commands.common import fail_cleanly
     help="torch threads for the refiner (split across --jobs for rows) [default: all cores]. "
     "Recorded in provenance: the count changes float sums, so results differ in the last bits.",
 )
-@click.option(
-    "--eval",
-    "eval_split",
-    type=click.Choice(["test", "dev"]),
-    default="test",
-    show_default=True,
-    help="demo only: score on the test people, or on a labelled development set of other "
-    "people (for developing a recipe without touching the test people).",
-)
+@eval_option
 @click.option("--rows", help="Comma-separated row ids to run (default: the profile's rows).")
 @click.option(
     "--report/--no-report", default=True, show_default=True, help="Write the report after."

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from benchmarks.commands.common import fail_cleanly
+from benchmarks.commands.common import eval_option, fail_cleanly, work_option
+from estimators.base import UserError
 
 ROWS = ["cnn-synthetic", "cnn-refined"]
 
@@ -22,20 +23,8 @@ ROWS = ["cnn-synthetic", "cnn-refined"]
     show_default=True,
     help="Comma-separated torch thread counts; every seed runs under each.",
 )
-@click.option(
-    "--eval",
-    "eval_split",
-    type=click.Choice(["test", "dev"]),
-    default="test",
-    show_default=True,
-    help="Score on the test people (final numbers) or the development people (recipe work).",
-)
-@click.option(
-    "--work",
-    "work_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Cache for stores and refiner runs [GAZEBENCH_WORK, default ./work].",
-)
+@eval_option
+@work_option
 @click.option(
     "--results",
     "results_dir",
@@ -60,9 +49,9 @@ def stability(profile, seeds, threads_list, eval_split, work_dir, results_dir, o
     try:
         counts = sorted({int(t) for t in threads_list.split(",") if t.strip()})
     except ValueError:
-        raise ValueError(f"--threads {threads_list!r}: expected comma-separated integers") from None
+        raise UserError(f"--threads {threads_list!r}: expected comma-separated integers") from None
     if not counts or min(counts) < 1:
-        raise ValueError(f"--threads {threads_list!r}: expected counts >= 1")
+        raise UserError(f"--threads {threads_list!r}: expected counts >= 1")
     suite, prof = load_suite("table1"), load_profile(profile)
     name = prof["profile"]["name"]
     results_dir = results_dir or Path("results/runs") / (

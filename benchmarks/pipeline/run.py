@@ -67,11 +67,11 @@ def _done_keys(results_dir: Path) -> set[str]:
 
 def _with_eval_split(profile: dict[str, Any], opts: RunOptions) -> dict[str, Any]:
     if opts.eval_split not in ("test", "dev"):
-        raise ValueError(f"eval split must be test or dev, not {opts.eval_split!r}")
+        raise UserError(f"eval split must be test or dev, not {opts.eval_split!r}")
     if opts.eval_split == "test":
         return profile
     if opts.data_mode != "demo":
-        raise ValueError(
+        raise UserError(
             "--eval dev exists on the demo domain only; on real data, select on held-out "
             "training people"
         )

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.reporting.results import latest_rows, read_rows
+from estimators.base import UserError
 
 MIN_GAIN_PCT_EACH = 20.0  # refined beats synthetic by at least this in every run
 MIN_GAIN_PCT_MEAN = 30.0  # ... and by at least this on the mean
@@ -63,7 +64,7 @@ def _fmt(v: Any, spec: str) -> str:
 def stability_markdown(runs: list[dict[str, Any]], title: str, command: str) -> str:
     """The table, its summary and the pass/fail of the three criteria."""
     if not runs:
-        raise ValueError("no finished (seed, threads) runs with both CNN rows to tabulate")
+        raise UserError("no finished (seed, threads) runs with both CNN rows to tabulate")
     gains = np.array([r["gain_pct"] for r in runs])
     ratios = [r["label_ratio"] for r in runs if r["label_ratio"] is not None]
     split = sorted({r["eval_split"] for r in runs})
