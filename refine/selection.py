@@ -25,7 +25,9 @@ import torch
 from torch import nn
 
 from refine.images import to_tensor, to_uint8
-from torchkit.device import autocast
+
+# the quick ones of the diagnostics' panel (its tiny CNN would cost more than the snapshot's steps)
+SCORE_CLASSIFIERS = ("logreg_2x", "logreg_8x", "histogram")
 
 
 @dataclass
@@ -68,19 +70,14 @@ def score_snapshot(
     refiner: nn.Module, sel: SelectionSet, device: str, bf16: bool, seed: int
 ) -> dict[str, float]:
     """{'realism_acc', 'label_ratio', 'abs_diff_grey'} of ``refiner`` on ``sel`` (see module)."""
-    from refine.diagnostics import CLASSIFIERS, gaze_errors
+    from refine.diagnostics import CLASSIFIERS, gaze_errors, refine_images
 
     was_training = refiner.training
     refiner.eval()
-    refined = []
-    for s in range(0, len(sel.synthetic), 256):
-        x = to_tensor(sel.synthetic[s : s + 256], sel.synthetic.shape[1:], device)
-        with autocast(device, bf16):
-            refined.append(to_uint8(refiner(x)))
+    hw = sel.synthetic.shape[1:]
+    _, y = refine_images(refiner, sel.synthetic, hw, device, "bf16" if bf16 else "fp32")
     refiner.train(was_training)
-    y = np.concatenate(refined)
-    accs = [CLASSIFIERS[name][1](sel.real, y, seed) for name in ("logreg_2x", "logreg_8x")]
-    accs.append(CLASSIFIERS["histogram"][1](sel.real, y, seed))
+    accs = [CLASSIFIERS[name][1](sel.real, y, seed) for name in SCORE_CLASSIFIERS]
     out = {
         "realism_acc": float(np.mean(accs)),
         "abs_diff_grey": float(np.abs(y.astype(np.float32) - sel.synthetic).mean()),

@@ -51,9 +51,9 @@ def fit_predict_row(
     """Fit ``method`` on train_store[train_idx], predict test_store; save per-sample predictions.
 
     device (and precision, where not None) reach every estimator that takes them (the torch ones).
-    Returns n_train, n_test, fit_s, predict_s, the error summary (degrees), and the device and
-    precision the fitted estimator really used (its ``device_`` / ``precision_``; estimators
-    without them run on the CPU in numpy, precision None).
+    Returns n_train, n_test, fit_s, predict_s, the error summary (degrees), and ``numerics``:
+    among them the device and precision the fitted estimator really used (its ``device_`` /
+    ``bf16_``; estimators without them run on the CPU in numpy and carry no precision).
     """
     from torchkit.device import numerics, set_threads
 
@@ -92,6 +92,4 @@ def fit_predict_row(
             getattr(estimator, "device_", "cpu"), getattr(estimator, "bf16_", None)
         ),
         **error_summary(err),
-        "device": str(getattr(estimator, "device_", "cpu")),
-        "precision": getattr(estimator, "precision_", None),
     }

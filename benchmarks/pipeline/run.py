@@ -128,6 +128,7 @@ def run_suite(
     n_train = profile["train"].get("n_train")
     data_seed = int(profile["demo"].get("data_seed", 0))
     done = _done_keys(results_dir)
+    row_threads = max(1, threads // max(1, opts.jobs))  # rows share the cores of the run
     appended: list[dict[str, Any]] = []
     for seed in seeds:
         stores = dict(sources.stores)
@@ -168,7 +169,7 @@ def run_suite(
                 "pipeline": PIPELINE_VERSION,
                 "refiner": refiner_kind(profile) if r.train == "refined" else None,
                 # float sums (and so the numbers) depend on the thread count
-                "threads": max(1, threads // max(1, opts.jobs)),
+                "threads": row_threads,
             }
             key = config_hash(config)
             if key not in done:
@@ -179,7 +180,6 @@ def run_suite(
         if not tasks:
             log(f"seed {seed}: every row already scored (cached)")
             continue
-        row_threads = max(1, threads // max(1, opts.jobs))
         calls = (
             delayed(fit_predict_row)(
                 r.method,
@@ -201,14 +201,13 @@ def run_suite(
         )
         outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
         for (r, _st, _idx, config, row), measured in zip(tasks, outputs, strict=True):
-            measured = dict(measured)
-            used_device, used_precision = measured.pop("device"), measured.pop("precision")
+            used = measured["numerics"]
             row = {
                 **row,
                 **measured,
                 # the device and precision the row's estimator really used, not the requested
                 "provenance": provenance(
-                    config, used_device, seed, row["train_dataset"], used_precision
+                    config, used["device"], seed, row["train_dataset"], used.get("precision")
                 ),
                 "finished_at": now_iso(),
             }

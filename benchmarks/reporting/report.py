@@ -51,7 +51,7 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
             boots = e[rng.integers(0, len(e), (BOOTSTRAP, len(e)))].mean(1)
             lo, hi = np.percentile(boots, [2.5, 97.5])
             ci_unit = "images"
-        numerics = first_numerics(group)
+        numerics = group[0].get("numerics") or {}  # threads, precision, CPU; {} for old rows
         first = group[0]
         records.append(
             {
@@ -86,11 +86,6 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
             }
         )
     return pd.DataFrame.from_records(records)
-
-
-def first_numerics(group: list[dict[str, Any]]) -> dict[str, Any]:
-    """The numerics block (threads, precision, CPU) of a row's first seed; {} for old rows."""
-    return group[0].get("numerics") or {}
 
 
 def paired_tests(results_dir: Path, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -114,14 +114,8 @@ def save_predictions(
 
 def load_errors(results_dir: str | Path, row: dict[str, Any]) -> np.ndarray | None:
     """Per-sample errors (degrees) of a result row, or None if its predictions file is gone."""
-    rel = row.get("preds_file")
-    if not rel:
-        return None
-    path = Path(results_dir) / rel
-    if not path.is_file():
-        return None
-    with np.load(path) as z:
-        return z["err_deg"].astype(np.float64)
+    found = load_errors_by_subject(results_dir, row)
+    return None if found is None else found[0]
 
 
 def load_errors_by_subject(

@@ -16,15 +16,22 @@ import numpy as np
 ErrSubject = tuple[np.ndarray, np.ndarray]  # (err_deg float64 (n,), subject int32 (n,))
 
 
-def per_subject_mean(runs: list[ErrSubject]) -> tuple[np.ndarray, np.ndarray]:
-    """(subject ids (k,), mean error per subject (k,) in degrees, averaged over the runs)."""
+def _subject_sums(runs: list[ErrSubject]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(subject ids (k,), error sums (runs, k), sample counts (runs, k)) per run and person."""
     ids = np.unique(np.concatenate([s for _, s in runs]))
-    means = np.zeros((len(runs), len(ids)))
+    sums = np.zeros((len(runs), len(ids)))
+    counts = np.zeros((len(runs), len(ids)))
     for i, (err, subj) in enumerate(runs):
         pos = np.searchsorted(ids, subj)
-        sums = np.bincount(pos, weights=err, minlength=len(ids))
-        counts = np.bincount(pos, minlength=len(ids))
-        means[i] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        sums[i] = np.bincount(pos, weights=err, minlength=len(ids))
+        counts[i] = np.bincount(pos, minlength=len(ids))
+    return ids, sums, counts
+
+
+def per_subject_mean(runs: list[ErrSubject]) -> tuple[np.ndarray, np.ndarray]:
+    """(subject ids (k,), mean error per subject (k,) in degrees, averaged over the runs)."""
+    ids, sums, counts = _subject_sums(runs)
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     return ids, np.nanmean(means, axis=0)
 
 
@@ -34,13 +41,7 @@ def subject_bootstrap_ci(
     """Percentile CI (degrees) of the sample-weighted mean error, averaged over runs (seeds),
     resampling test people with replacement. With one person (or unknown people, id -1) it
     degenerates to resampling nothing and returns (mean, mean)."""
-    ids = np.unique(np.concatenate([s for _, s in runs]))
-    sums = np.zeros((len(runs), len(ids)))
-    counts = np.zeros((len(runs), len(ids)))
-    for i, (err, subj) in enumerate(runs):
-        pos = np.searchsorted(ids, subj)
-        sums[i] = np.bincount(pos, weights=err, minlength=len(ids))
-        counts[i] = np.bincount(pos, minlength=len(ids))
+    ids, sums, counts = _subject_sums(runs)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(ids), size=(n_boot, len(ids)))
     # (n_boot, runs): mean error of each run on the drawn people, then the mean over runs
