@@ -90,142 +90,233 @@ def _resolve_device(device: str) -> str:
     return resolve_device(device)
 
 
+@dataclass
+class _Plan:
+    """What one `bench run` call works on, resolved once before any row is fitted."""
+
+    suite: Suite
+    profile: dict[str, Any]
+    opts: RunOptions
+    rows: list[SuiteRow]
+    seeds: list[int]
+    device: str
+    threads: int
+    row_threads: int
+    work_dir: Path
+    results_dir: Path
+    sources: Any = None  # benchmarks.pipeline.sources.Sources once prepared
+
+
+@dataclass
+class _Task:
+    """One (row, seed) cell still to fit: its training rows, cache config and identity."""
+
+    row: SuiteRow
+    train_store: Any
+    idx: Any
+    config: dict[str, Any]
+    identity: dict[str, Any]
+
+
 def run_suite(
     suite: Suite, profile: dict[str, Any], opts: RunOptions, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     """Run every selected row for every seed; returns the result rows appended by this call."""
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
-
     started = time.perf_counter()
+    plan = _plan(suite, profile, opts, log)
+    _prepare(plan, log)
+    done = _done_keys(plan.results_dir)
+    appended: list[dict[str, Any]] = []
+    for seed in plan.seeds:
+        stores, refiner_run = _seed_stores(plan, seed, log)
+        tasks = _pending_tasks(plan, stores, refiner_run, seed, done)
+        if not tasks:
+            log(f"seed {seed}: every row already scored (cached)")
+            continue
+        appended += _fit_tasks(plan, tasks, stores, seed, log)
+    log(
+        f"[{suite.name}] done in {time.perf_counter() - started:.0f} s; results in {opts.results_dir}"
+    )
+    return appended
+
+
+def _plan(
+    suite: Suite, profile: dict[str, Any], opts: RunOptions, log: Callable[[str], None]
+) -> _Plan:
+    """Resolve rows, seeds, device and threads; fail before any work on a missing dataset root."""
     profile = _with_eval_split(profile, opts)
     rows = selected_rows(suite, profile, opts.only_rows)
     seeds = list(range(int(opts.seeds or profile["profile"].get("seeds", 1))))
     device = _resolve_device(opts.device)
     threads = _set_threads(opts.threads)
-    work_dir, results_dir = Path(opts.work_dir), Path(opts.results_dir)
-    needed_by: dict[str, list[str]] = {}
-    for r in rows:
-        for role in roles_for({r.train}):
-            needed_by.setdefault(role, []).append(r.id)
-    roles = set(needed_by)
+    plan = _Plan(
+        suite=suite,
+        profile=profile,
+        opts=opts,
+        rows=rows,
+        seeds=seeds,
+        device=device,
+        threads=threads,
+        row_threads=max(1, threads // max(1, opts.jobs)),  # rows share the cores of the run
+        work_dir=Path(opts.work_dir),
+        results_dir=Path(opts.results_dir),
+    )
     if opts.data_mode == "real":  # fail before any work when a dataset root is missing
-        msg = missing_roots_message(roles, opts.roots or {}, needed_by)
+        needed_by = _needed_by(rows)
+        msg = missing_roots_message(set(needed_by), opts.roots or {}, needed_by)
         if msg:
             raise UserError(msg)
     log(
         f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
         f"profile={profile['profile']['name']}, device={device}, threads={threads}"
     )
+    return plan
+
+
+def _needed_by(rows: list[SuiteRow]) -> dict[str, list[str]]:
+    """Data role -> ids of the rows that need it (names rows in a missing-root error)."""
+    needed_by: dict[str, list[str]] = {}
+    for r in rows:
+        for role in roles_for({r.train}):
+            needed_by.setdefault(role, []).append(r.id)
+    return needed_by
+
+
+def _prepare(plan: _Plan, log: Callable[[str], None]) -> None:
+    """Build (or reuse) every store the selected rows need."""
     t0 = time.perf_counter()
-    sources = prepare_sources(
-        opts.data_mode, profile, work_dir, roles, opts.roots, needed_by, opts.progress
+    needed_by = _needed_by(plan.rows)
+    opts = plan.opts
+    plan.sources = prepare_sources(
+        opts.data_mode,
+        plan.profile,
+        plan.work_dir,
+        set(needed_by),
+        opts.roots,
+        needed_by,
+        opts.progress,
     )
-    log(
-        f"prepare: {', '.join(f'{k}={len(v):,}' for k, v in sources.stores.items())} "
-        f"({time.perf_counter() - t0:.0f} s)"
+    sizes = ", ".join(f"{k}={len(v):,}" for k, v in plan.sources.stores.items())
+    log(f"prepare: {sizes} ({time.perf_counter() - t0:.0f} s)")
+
+
+def _seed_stores(plan: _Plan, seed: int, log: Callable[[str], None]) -> tuple[dict, Any]:
+    """The seed's stores: the prepared ones plus, when a row needs it, this seed's refined store."""
+    stores = dict(plan.sources.stores)
+    if not any(r.train == "refined" for r in plan.rows):
+        return stores, None
+    t0 = time.perf_counter()
+    opts = plan.opts
+    refiner_run = train_stage(
+        stores["synthetic"],
+        stores["real-unlabeled"],
+        plan.profile,
+        seed,
+        plan.device,
+        plan.work_dir,
+        opts.progress,
+        log,
+        threads=plan.threads,
+        precision=opts.precision,
     )
-    n_train = profile["train"].get("n_train")
-    data_seed = int(profile["demo"].get("data_seed", 0))
-    done = _done_keys(results_dir)
-    row_threads = max(1, threads // max(1, opts.jobs))  # rows share the cores of the run
-    appended: list[dict[str, Any]] = []
-    for seed in seeds:
-        stores = dict(sources.stores)
-        refiner_run = None
-        if any(r.train == "refined" for r in rows):
-            t0 = time.perf_counter()
-            refiner_run = train_stage(
-                stores["synthetic"],
-                stores["real-unlabeled"],
-                profile,
-                seed,
-                device,
-                work_dir,
-                opts.progress,
-                log,
-                threads=threads,
-                precision=opts.precision,
-            )
-            stores["refined"] = refine_stage(
-                refiner_run, stores["synthetic"], work_dir, opts.progress, log, device=device
-            )
-            copy_refiner_outputs(refiner_run, results_dir / "refiner" / f"seed{seed}")
-            log(f"refiner stages for seed {seed}: {time.perf_counter() - t0:.0f} s")
-        tasks = []
-        for r in rows:
-            train_store = stores[r.train]
-            want = None if n_train is None else int(n_train) * r.train_scale
-            idx = training_indices(len(train_store), want, data_seed, seed)
-            params = row_params(r, profile)
-            config = {
-                "row": r.to_dict(),
-                "params": params,
-                "train": train_store.checksum,
-                "test": stores["test"].checksum,
-                "n_train": len(idx),
-                "seed": seed,
-                "data_mode": opts.data_mode,
-                "pipeline": PIPELINE_VERSION,
-                "refiner": refiner_kind(profile) if r.train == "refined" else None,
-                # float sums (and so the numbers) depend on the thread count
-                "threads": row_threads,
-            }
-            key = config_hash(config)
-            if key not in done:
-                row = _row_identity(
-                    suite, profile, opts, sources, r, params, train_store, seed, key, refiner_run
-                )
-                tasks.append((r, train_store, idx, config, row))
-        if not tasks:
-            log(f"seed {seed}: every row already scored (cached)")
+    stores["refined"] = refine_stage(
+        refiner_run, stores["synthetic"], plan.work_dir, opts.progress, log, device=plan.device
+    )
+    copy_refiner_outputs(refiner_run, plan.results_dir / "refiner" / f"seed{seed}")
+    log(f"refiner stages for seed {seed}: {time.perf_counter() - t0:.0f} s")
+    return stores, refiner_run
+
+
+def _pending_tasks(
+    plan: _Plan, stores: dict, refiner_run: Any, seed: int, done: set[str]
+) -> list[_Task]:
+    """The seed's (row, seed) cells whose result is not in rows.jsonl yet."""
+    n_train = plan.profile["train"].get("n_train")
+    data_seed = int(plan.profile["demo"].get("data_seed", 0))
+    tasks = []
+    for r in plan.rows:
+        train_store = stores[r.train]
+        want = None if n_train is None else int(n_train) * r.train_scale
+        idx = training_indices(len(train_store), want, data_seed, seed)
+        params = row_params(r, plan.profile)
+        config = {
+            "row": r.to_dict(),
+            "params": params,
+            "train": train_store.checksum,
+            "test": stores["test"].checksum,
+            "n_train": len(idx),
+            "seed": seed,
+            "data_mode": plan.opts.data_mode,
+            "pipeline": PIPELINE_VERSION,
+            "refiner": refiner_kind(plan.profile) if r.train == "refined" else None,
+            # float sums (and so the numbers) depend on the thread count
+            "threads": plan.row_threads,
+        }
+        key = config_hash(config)
+        if key in done:
             continue
-        calls = (
-            delayed(fit_predict_row)(
-                r.method,
-                row["params"],
-                str(st.path),
-                idx,
-                str(stores["test"].path),
-                seed,
-                str(results_dir / row["preds_file"]),
-                row_threads,
-                opts.progress and opts.jobs == 1,
-                device,
-                opts.precision,
-            )
-            for r, st, idx, _config, row in tasks
+        identity = _row_identity(plan, r, params, train_store, seed, key, refiner_run)
+        tasks.append(_Task(r, train_store, idx, config, identity))
+    return tasks
+
+
+def _fit_tasks(
+    plan: _Plan, tasks: list[_Task], stores: dict, seed: int, log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Fit the cells (in parallel with --jobs), appending each finished row at once."""
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    opts = plan.opts
+    calls = (
+        delayed(fit_predict_row)(
+            t.row.method,
+            t.identity["params"],
+            str(t.train_store.path),
+            t.idx,
+            str(stores["test"].path),
+            seed,
+            str(plan.results_dir / t.identity["preds_file"]),
+            plan.row_threads,
+            opts.progress and opts.jobs == 1,
+            plan.device,
+            opts.precision,
         )
-        bar = tqdm(
-            total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress
+        for t in tasks
+    )
+    bar = tqdm(total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress)
+    appended = []
+    outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
+    for t, measured in zip(tasks, outputs, strict=True):
+        row = _finished_row(t, measured, seed)
+        append_row(plan.results_dir, row)
+        appended.append(row)
+        bar.update(1)
+        paper = t.row.paper_err_deg if t.row.paper_err_deg is not None else "-"
+        log(
+            f"  {t.row.id:<20} seed {seed}: {row['err_mean_deg']:6.2f} deg "
+            f"(paper {paper}; fit {row['fit_s']:.1f} s)"
         )
-        outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
-        for (r, _st, _idx, config, row), measured in zip(tasks, outputs, strict=True):
-            used = measured["numerics"]
-            row = {
-                **row,
-                **measured,
-                # the device and precision the row's estimator really used, not the requested
-                "provenance": provenance(
-                    config, used["device"], seed, row["train_dataset"], used.get("precision")
-                ),
-                "finished_at": now_iso(),
-            }
-            append_row(results_dir, row)
-            appended.append(row)
-            bar.update(1)
-            log(
-                f"  {r.id:<20} seed {seed}: {row['err_mean_deg']:6.2f} deg "
-                f"(paper {r.paper_err_deg if r.paper_err_deg is not None else '-'}; "
-                f"fit {row['fit_s']:.1f} s)"
-            )
-        bar.close()
-    log(f"[{suite.name}] done in {time.perf_counter() - started:.0f} s; results in {results_dir}")
+    bar.close()
     return appended
 
 
+def _finished_row(task: _Task, measured: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A cell's identity joined with its measurements and provenance."""
+    used = measured["numerics"]
+    return {
+        **task.identity,
+        **measured,
+        # the device and precision the row's estimator really used, not the requested ones
+        "provenance": provenance(
+            task.config, used["device"], seed, task.identity["train_dataset"], used.get("precision")
+        ),
+        "finished_at": now_iso(),
+    }
+
+
 def _row_identity(
-    suite, profile, opts, sources, r: SuiteRow, params, train_store, seed, key, refiner_run
+    plan: _Plan, r: SuiteRow, params, train_store, seed: int, key: str, refiner_run
 ) -> dict[str, Any]:
     """What a result row says about what ran; the measurements and provenance join it later."""
     train_desc = f"{train_store.source} ({len(train_store):,} pool, {train_store.checksum[7:19]})"
@@ -233,7 +324,7 @@ def _row_identity(
         train_desc += f"; refiner {refiner_run.name if refiner_run else 'identity'}"
     return {
         "schema": SCHEMA,
-        "suite": suite.name,
+        "suite": plan.suite.name,
         "row_id": r.id,
         "label": r.label,
         "method": r.method,
@@ -241,15 +332,15 @@ def _row_identity(
         "train_source": r.train,
         "train_scale": r.train_scale,
         "train_dataset": train_desc,
-        "test_source": sources.describe("test"),
+        "test_source": plan.sources.describe("test"),
         "rs": r.rs,
         "extra": r.extra,
         "paper_err_deg": r.paper_err_deg,
         "paper_within7_pct": r.paper_within7_pct,
         "seed": seed,
-        "data_mode": opts.data_mode,
-        "eval_split": opts.eval_split,
-        "profile": profile["profile"]["name"],
+        "data_mode": plan.opts.data_mode,
+        "eval_split": plan.opts.eval_split,
+        "profile": plan.profile["profile"]["name"],
         "stage_key": key,
         "preds_file": f"preds/{r.id}-seed{seed}-{key}.npz",
     }
