@@ -27,9 +27,10 @@ from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.mpiigaze_mat import SIDES, Day, day_rows, load_day
-from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
+from benchmarks.datasets.shards import ShardDir, stack_fields
 from benchmarks.datasets.store import Store, StoreError, is_store, open_store
 from estimators.base import UserError
+from torchkit.files import config_hash
 
 SOURCE = "mpiigaze"
 EVAL_DIR = Path("Evaluation Subset") / "sample list for eye image"
@@ -153,7 +154,7 @@ def prepare_mpiigaze(
         raise UserError(
             f"exclude_people: {', '.join(missing)} not found under {root / NORMALIZED_DIR}"
         )
-    key = fingerprint({**base, "people": people, "v": 1})
+    key = config_hash({**base, "people": people, "v": 1}, length=16)
     sh = {n: ShardDir(out / n, key).open() for n in options if n not in stores}
     ids = [int(p[1:]) for p in people]
     for person, i in tqdm(

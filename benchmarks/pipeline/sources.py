@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets.store import Store, open_store
-from benchmarks.pipeline.provenance import config_hash
 from estimators.base import UserError
+from torchkit.files import config_hash
 
 ROLES = ("synthetic", "real-lab", "real-unlabeled", "test")
 # role -> (dataset name, root option / env var)
