@@ -28,7 +28,7 @@ from tqdm import tqdm
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.mpiigaze_mat import SIDES, Day, day_rows, load_day
 from benchmarks.datasets.shards import ShardDir, stack_fields
-from benchmarks.datasets.store import Store, StoreError, is_store, open_store
+from benchmarks.datasets.store import Store, StoreError, reuse_store
 from estimators.base import UserError
 from torchkit.files import config_hash
 
@@ -137,15 +137,8 @@ def prepare_mpiigaze(
     }
     stores: dict[str, Store] = {}
     for name in options:
-        if is_store(out / name):
-            s = open_store(out / name)
-            if s.manifest.get("options") == options[name] and not force:
-                stores[name] = s
-            elif not force:
-                raise StoreError(
-                    f"{out / name}: already holds a store made with other options "
-                    f"({s.manifest.get('options')}); pass force=True / --force to replace it"
-                )
+        if (done := reuse_store(out / name, options[name], force)) is not None:
+            stores[name] = done
     if len(stores) == 2:
         return stores
     people = list_people(root)

@@ -114,11 +114,10 @@ def _real_sources(
     out: dict[str, Store] = {}
 
     def cached(name: str, opts: dict[str, Any], make: Callable[[Path], Any]) -> Path:
+        # Keyed by what makes it, so the prepare_* reuse rule (store.reuse_store) finds a
+        # finished store with the same options and returns it without reading the dataset.
         path = work_dir / "stores" / "real" / f"{name}-{config_hash(opts)}"
-        if not (path / "done").exists():
-            make(path)
-            path.mkdir(parents=True, exist_ok=True)
-            (path / "done").write_text("ok\n")
+        make(path)
         return path
 
     if roles & {"real-unlabeled", "test"}:
