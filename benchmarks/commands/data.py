@@ -33,7 +33,9 @@ def prepare() -> None:
 @click.option("--n-lab", type=click.IntRange(1), help="Override --n for lab.")
 @click.option("--n-wild", type=click.IntRange(1), help="Override --n for wild.")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--force", is_flag=True, help="Re-render even if finished stores exist.")
+@click.option(
+    "--force", is_flag=True, help="Re-render, replacing finished stores (made with any options)."
+)
 @fail_cleanly
 def prepare_demo_cmd(out: Path, n_each: int, n_sim, n_lab, n_wild, seed: int, force: bool) -> None:
     """Render the demo eye domain: sim (UnityEyes stand-in), lab (UT Multiview stand-in),
