@@ -22,12 +22,12 @@ train R on self-regularisation only, the next ``pretrain_d_steps`` train D only,
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from estimators.base import UserError
+from torchkit.files import config_hash
 
 _TUPLE_FIELDS = ("input_hw", "disc_widths")
 
@@ -149,9 +149,9 @@ class RefinerConfig:
         return self.from_dict({**self.to_dict(), **changes})
 
     def config_hash(self) -> str:
-        """sha256 of the canonical JSON of the resolved config (names a run's settings)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
-        return "sha256:" + hashlib.sha256(blob).hexdigest()
+        """'sha256:' + all 64 digits of torchkit's config_hash of the resolved config (names a
+        run's settings in complete.json and in the refined store's key)."""
+        return "sha256:" + config_hash(self.to_dict(), length=64)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

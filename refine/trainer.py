@@ -1,6 +1,6 @@
 """One SimGAN run's state (R, D, optimisers, buffer, RNG) and its two update rules.
 
-The paper's schedule lives in refine.train; this holds what a step touches and what a
+The paper's schedule lives in refine.loop; this holds what a step touches and what a
 checkpoint must capture (``state`` / ``load``).
 """
 

@@ -1,10 +1,12 @@
+import re
+
 import numpy as np
 import pytest
 
 from benchmarks.datasets.demo import render_domain
 from benchmarks.datasets.demo_looks import LOOKS
 from benchmarks.datasets.prepare_demo import prepare_demo
-from benchmarks.datasets.store import open_store
+from benchmarks.datasets.store import StoreError, open_store
 
 
 def test_deterministic_by_seed_and_prefix_stable():
@@ -72,5 +74,10 @@ def test_prepare_demo_writes_three_stores_and_reuses_them(tmp_path):
     mtime = (tmp_path / "wild" / "manifest.json").stat().st_mtime_ns
     prepare_demo(tmp_path, {"wild": 30}, seed=1, progress=False)
     assert (tmp_path / "wild" / "manifest.json").stat().st_mtime_ns == mtime  # reused, not redone
-    prepare_demo(tmp_path, {"wild": 31}, seed=1, progress=False)
+    with pytest.raises(
+        StoreError,
+        match=re.escape(f"{tmp_path / 'wild'}: already holds") + ".*n: 30 -> 31.*--force",
+    ):
+        prepare_demo(tmp_path, {"wild": 31}, seed=1, progress=False)  # no silent replace
+    prepare_demo(tmp_path, {"wild": 31}, seed=1, force=True, progress=False)
     assert len(open_store(tmp_path / "wild")) == 31

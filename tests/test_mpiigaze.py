@@ -95,6 +95,13 @@ def test_exclude_people_only_affects_the_real_set(tmp_path):
     assert len(stores["eval"]) == 3
     with pytest.raises(ValueError, match="p09 not found under"):
         prepare_mpiigaze(root, tmp_path / "o2", exclude_people=["p09"], progress=False)
+    # other options over a finished store: refused in one line naming it, unless forced
+    with pytest.raises(StoreError, match=r"out/all: already holds .*exclude_people.*--force"):
+        prepare_mpiigaze(root, tmp_path / "out", progress=False)
+    stores = prepare_mpiigaze(root, tmp_path / "out", force=True, progress=False)
+    assert stores["all"].manifest["excluded_people"] == [] and set(
+        stores["all"].subject.tolist()
+    ) == {0, 3}
 
 
 def test_bad_files_are_skipped_and_listed(tmp_path):

@@ -14,11 +14,6 @@ PROFILE = """
 [profile]
 name = "tiny-real"
 seeds = 1
-[demo]
-n_sim = 1
-n_lab = 1
-n_wild = 1
-n_test = 1
 [train]
 n_train = 100
 [refiner]

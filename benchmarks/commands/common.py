@@ -35,6 +35,16 @@ def fail_cleanly(fn):
     return wrapper
 
 
+def out_dir_option(help_text: str):
+    """--out DIR (required): the directory a command writes; ``help_text`` says what lands there."""
+    return click.option(
+        "--out",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help=help_text,
+    )
+
+
 def work_option(fn):
     """--work: the cache of stores and refiner runs (shared by run and stability)."""
     return click.option(

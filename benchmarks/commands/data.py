@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from benchmarks.commands.common import fail_cleanly
+from benchmarks.commands.common import fail_cleanly, out_dir_option
 
 
 @click.group()
@@ -20,12 +20,7 @@ def prepare() -> None:
 
 
 @prepare.command("demo")
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory that receives the stores sim/, lab/ and wild/.",
-)
+@out_dir_option("Directory that receives the stores sim/, lab/ and wild/.")
 @click.option(
     "--n",
     "n_each",
@@ -38,7 +33,9 @@ def prepare() -> None:
 @click.option("--n-lab", type=click.IntRange(1), help="Override --n for lab.")
 @click.option("--n-wild", type=click.IntRange(1), help="Override --n for wild.")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--force", is_flag=True, help="Re-render even if finished stores exist.")
+@click.option(
+    "--force", is_flag=True, help="Re-render, replacing finished stores (made with any options)."
+)
 @fail_cleanly
 def prepare_demo_cmd(out: Path, n_each: int, n_sim, n_lab, n_wild, seed: int, force: bool) -> None:
     """Render the demo eye domain: sim (UnityEyes stand-in), lab (UT Multiview stand-in),
@@ -89,17 +86,13 @@ _ROOT = click.option(
     type=click.Path(path_type=Path),
     help="The dataset folder as downloaded / rendered.",
 )
+_STORE_OUT = out_dir_option("The store directory to write (its skip report goes next to it).")
 _FORCE = click.option("--force", is_flag=True, help="Replace a finished store made differently.")
 
 
 @prepare.command("mpiigaze")
 @_ROOT
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory that receives the stores all/ and eval/.",
-)
+@out_dir_option("Directory that receives the stores all/ and eval/.")
 @click.option(
     "--exclude-people",
     default="",
@@ -119,12 +112,7 @@ def prepare_mpiigaze_cmd(root: Path, out: Path, exclude_people: str, force: bool
 
 @prepare.command("unityeyes")
 @_ROOT
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The store directory to write (its skip report goes next to it).",
-)
+@_STORE_OUT
 @click.option(
     "--near-frontal", is_flag=True, help="Keep only |head pitch|, |head yaw| <= 20 deg (GazeML)."
 )
@@ -143,12 +131,7 @@ def prepare_unityeyes_cmd(
 
 @prepare.command("utmultiview")
 @_ROOT
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The store directory to write (its skip report goes next to it).",
-)
+@_STORE_OUT
 @click.option("--parts", default="synth,test", show_default=True, help="synth, test or both.")
 @click.option(
     "--no-mirror-right",

@@ -27,9 +27,10 @@ from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.mpiigaze_mat import SIDES, Day, day_rows, load_day
-from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
-from benchmarks.datasets.store import Store, StoreError, is_store, open_store
+from benchmarks.datasets.shards import ShardDir, stack_fields
+from benchmarks.datasets.store import Store, StoreError, reuse_store
 from estimators.base import UserError
+from torchkit.files import config_hash
 
 SOURCE = "mpiigaze"
 EVAL_DIR = Path("Evaluation Subset") / "sample list for eye image"
@@ -136,15 +137,8 @@ def prepare_mpiigaze(
     }
     stores: dict[str, Store] = {}
     for name in options:
-        if is_store(out / name):
-            s = open_store(out / name)
-            if s.manifest.get("options") == options[name] and not force:
-                stores[name] = s
-            elif not force:
-                raise StoreError(
-                    f"{out / name}: already holds a store made with other options "
-                    f"({s.manifest.get('options')}); pass force=True / --force to replace it"
-                )
+        if (done := reuse_store(out / name, options[name], force)) is not None:
+            stores[name] = done
     if len(stores) == 2:
         return stores
     people = list_people(root)
@@ -153,7 +147,7 @@ def prepare_mpiigaze(
         raise UserError(
             f"exclude_people: {', '.join(missing)} not found under {root / NORMALIZED_DIR}"
         )
-    key = fingerprint({**base, "people": people, "v": 1})
+    key = config_hash({**base, "people": people, "v": 1}, length=16)
     sh = {n: ShardDir(out / n, key).open() for n in options if n not in stores}
     ids = [int(p[1:]) for p in people]
     for person, i in tqdm(

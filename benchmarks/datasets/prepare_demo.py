@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from benchmarks.datasets.demo import BLOCK, iter_domain
 from benchmarks.datasets.demo_looks import DOMAINS, LOOKS
-from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.store import Store, reuse_store
 from benchmarks.datasets.writer import StoreWriter
 from estimators.base import UserError
 
@@ -23,7 +23,7 @@ def prepare_demo_domain(
     out: Path, domain: str, n: int, seed: int, force: bool = False, progress: bool = True
 ) -> Store:
     """Render ``n`` images of ``domain`` into the store ``out`` (resumes a killed run; a finished
-    store with the same n and seed is reused as is)."""
+    store with the same n and seed is reused as is, one made otherwise needs ``force``)."""
     options = {
         "domain": domain,
         "n": n,
@@ -31,11 +31,8 @@ def prepare_demo_domain(
         "role": DEMO_ROLES[domain],
         "n_subjects": LOOKS[domain].n_subjects,
     }
-    if is_store(out) and not force:
-        store = open_store(out)
-        if store.manifest.get("options") == options:
-            return store
-        force = True  # a different request: replace it
+    if (done := reuse_store(out, options, force)) is not None:
+        return done
     source = f"demo:{domain}"
     with StoreWriter(
         out,

@@ -12,24 +12,16 @@ A different ``key`` (other input files or options) discards the old shards inste
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from benchmarks.datasets.faults import FaultLog, manifest_entry, write_report
 from benchmarks.datasets.store import FIELDS, Store
 from benchmarks.datasets.writer import StoreWriter
-
-
-def fingerprint(obj: Any) -> str:
-    """A short stable hash of a JSON-able object (file lists, options)."""
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 class ShardDir:

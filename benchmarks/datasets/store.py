@@ -217,16 +217,26 @@ def write_store(
 
 def reuse_store(out: str | Path, options: dict[str, Any], force: bool) -> Store | None:
     """The finished store at ``out`` if it was made with exactly ``options`` (so a re-run does
-    nothing); None when there is none or ``force``. A store made with other options is refused,
-    so a different request never silently overwrites finished work."""
+    nothing); None when there is none, or with ``force`` (the caller then replaces it).
+
+    The one reuse rule of every ``prepare_*``: a finished store made with other options is
+    refused with a one-line StoreError naming it and the options that differ, so a different
+    request never silently overwrites finished work.
+    """
     if force or not is_store(out):
         return None
     store = open_store(out)
-    if store.manifest.get("options") == options:
+    have = store.manifest.get("options") or {}
+    if have == options:
         return store
+    differ = ", ".join(
+        f"{k}: {have.get(k)!r} -> {options.get(k)!r}"
+        for k in sorted(set(have) | set(options))
+        if have.get(k) != options.get(k)
+    )
     raise StoreError(
-        f"{out}: already holds a store made with other options "
-        f"({store.manifest.get('options')}); pass force=True / --force to replace it"
+        f"{out}: already holds a store made with other options ({differ}); "
+        "pass --force (force=True) to replace it"
     )
 
 

@@ -20,9 +20,10 @@ import cv2
 from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
-from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
+from benchmarks.datasets.shards import ShardDir, stack_fields
 from benchmarks.datasets.store import Store, StoreError, reuse_store
 from benchmarks.datasets.unityeyes_pair import NEAR_FRONTAL_DEG, PairFault, read_pair
+from torchkit.files import config_hash
 
 SOURCE = "unityeyes"
 DEFAULT_SHARD_SIZE = 4096
@@ -125,7 +126,7 @@ def prepare_unityeyes(
             f"{root}: no UnityEyes pairs (N.jpg + N.json) found ({len(faults)} unpaired files)"
         )
     chunks = [stems[s : s + shard_size] for s in range(0, len(stems), shard_size)]
-    key = fingerprint({**options, "stems": stems, "shard_size": shard_size, "v": 1})
+    key = config_hash({**options, "stems": stems, "shard_size": shard_size, "v": 1}, length=16)
     shards = ShardDir(out, key).open()
     todo = [i for i in range(len(chunks)) if not shards.is_done(i)]
     done_pairs = len(stems) - sum(len(chunks[i]) for i in todo)

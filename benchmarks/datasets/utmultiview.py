@@ -26,10 +26,11 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
-from benchmarks.datasets.shards import ShardDir, fingerprint, stack_fields
+from benchmarks.datasets.shards import ShardDir, stack_fields
 from benchmarks.datasets.store import LEFT, RIGHT, Store, StoreError, reuse_store
 from estimators.base import UserError
 from estimators.geometry import rodrigues_to_pitchyaw, vector_to_pitchyaw
+from torchkit.files import config_hash
 
 SOURCE = "utmultiview"
 PARTS = ("synth", "test")
@@ -162,7 +163,7 @@ def prepare_utmultiview(
     jobs = [
         (int(p[1:]) * len(PARTS) + PARTS.index(part), p, part) for p in people for part in parts
     ]
-    shards = ShardDir(out, fingerprint({**options, "people": people, "v": 1})).open()
+    shards = ShardDir(out, config_hash({**options, "people": people, "v": 1}, length=16)).open()
     for i, person, part in tqdm(jobs, desc="utmultiview", unit="part", disable=not progress):
         if not shards.is_done(i):
             faults: list[str] = []

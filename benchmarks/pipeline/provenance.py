@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import platform
 import subprocess
 import time
@@ -12,13 +10,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from torchkit.files import config_hash  # the one hasher; named here for the pipeline's callers
+
 REPO_DIR = Path(__file__).resolve().parent.parent
-
-
-def config_hash(obj: Any, length: int = 12) -> str:
-    """Stable short hash of a JSON-able object (keys sorted), used for cache keys and provenance."""
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
 @functools.lru_cache(maxsize=1)

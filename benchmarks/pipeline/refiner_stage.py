@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets.store import Store, is_store, open_store, write_store
-from benchmarks.pipeline.provenance import config_hash
 from estimators.base import UserError
+from torchkit.files import config_hash
 
 
 def refiner_settings(

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets.store import Store, open_store
-from benchmarks.pipeline.provenance import config_hash
+from benchmarks.pipeline.suite import data_seed, demo_sizes
 from estimators.base import UserError
+from torchkit.files import config_hash
 
 ROLES = ("synthetic", "real-lab", "real-unlabeled", "test")
 # role -> (dataset name, root option / env var)
@@ -59,22 +60,21 @@ def _demo_sources(
 ) -> dict[str, Store]:
     from benchmarks.datasets.prepare_demo import prepare_demo_domain
 
-    demo = profile["demo"]
-    seed = int(demo.get("data_seed", 0))
+    n, seed = demo_sizes(profile), data_seed(profile)
     plan = {  # role -> (domain, n, seed)
-        "synthetic": ("sim", demo["n_sim"], seed),
-        "real-lab": ("lab", demo["n_lab"], seed),
-        "real-unlabeled": ("wild", demo["n_wild"], seed),
-        "test": ("wild", demo["n_test"], seed + DEMO_TEST_SEED_OFFSET),
+        "synthetic": ("sim", n["n_sim"], seed),
+        "real-lab": ("lab", n["n_lab"], seed),
+        "real-unlabeled": ("wild", n["n_wild"], seed),
+        "test": ("wild", n["n_test"], seed + DEMO_TEST_SEED_OFFSET),
     }
-    if demo.get("eval_split", "test") == "dev":  # score on development people, not test people
-        plan["test"] = ("wild", demo["n_test"], seed + DEMO_DEV_SEED_OFFSET)
+    if profile["demo"].get("eval_split", "test") == "dev":  # development people, not test people
+        plan["test"] = ("wild", n["n_test"], seed + DEMO_DEV_SEED_OFFSET)
     out = {}
     for role in ROLES:
         if role in roles:
-            domain, n, s = plan[role]
-            path = work_dir / "stores" / "demo" / f"{role}-{domain}-n{n}-s{s}"
-            out[role] = prepare_demo_domain(path, domain, int(n), s, progress=progress)
+            domain, k, s = plan[role]
+            path = work_dir / "stores" / "demo" / f"{role}-{domain}-n{k}-s{s}"
+            out[role] = prepare_demo_domain(path, domain, k, s, progress=progress)
     return out
 
 
@@ -114,11 +114,10 @@ def _real_sources(
     out: dict[str, Store] = {}
 
     def cached(name: str, opts: dict[str, Any], make: Callable[[Path], Any]) -> Path:
+        # Keyed by what makes it, so the prepare_* reuse rule (store.reuse_store) finds a
+        # finished store with the same options and returns it without reading the dataset.
         path = work_dir / "stores" / "real" / f"{name}-{config_hash(opts)}"
-        if not (path / "done").exists():
-            make(path)
-            path.mkdir(parents=True, exist_ok=True)
-            (path / "done").write_text("ok\n")
+        make(path)
         return path
 
     if roles & {"real-unlabeled", "test"}:

@@ -122,19 +122,47 @@ def load_suite(name_or_path: str = "table1") -> Suite:
 
 
 def load_profile(name_or_path: str = "quick") -> dict[str, Any]:
-    """Load a profile by name (benchmarks/profiles/NAME.toml) or path; returns the parsed dict."""
+    """Load a profile by name (benchmarks/profiles/NAME.toml) or path; returns the parsed dict.
+
+    Sections, each named for what it governs: ``[profile]`` (name, seeds), ``[data]``
+    (``data_seed``, both data modes), ``[demo]`` (render sizes n_sim/n_lab/n_wild/n_test,
+    ``--data demo`` only), ``[real]`` (``--data real`` only), ``[train]`` (n_train),
+    ``[refiner]``, ``[estimators.<method>]``, ``[rows]``. Optional ones default to empty
+    (``data_seed`` to 0); ``[demo]`` is checked when a demo run reads it.
+    """
     path = _resolve(name_or_path, "profiles", "profile")
     raw = _read_toml(path)
-    for section in ("profile", "demo", "train"):
+    for section in ("profile", "train"):
         if section not in raw:
             raise UserError(f"{path}: missing [{section}] section")
+    if "data_seed" in raw.get("demo", {}):  # where it lived before [data]: it governs both modes
+        raise UserError(f"{path}: data_seed belongs in [data] (it governs both data modes)")
     prof = copy.deepcopy(raw)
     prof["profile"].setdefault("name", path.stem)
-    prof.setdefault("refiner", {})
-    prof.setdefault("estimators", {})
+    prof.setdefault("data", {}).setdefault("data_seed", 0)
+    for section in ("demo", "real", "refiner", "estimators"):
+        prof.setdefault(section, {})
     prof.setdefault("rows", {}).setdefault("skip", [])
     prof["_path"] = str(path)
     return prof
+
+
+def data_seed(profile: dict[str, Any]) -> int:
+    """The profile's data seed (``[data] data_seed``): which training rows each row draws."""
+    return int(profile["data"]["data_seed"])
+
+
+DEMO_SIZES = ("n_sim", "n_lab", "n_wild", "n_test")
+
+
+def demo_sizes(profile: dict[str, Any]) -> dict[str, int]:
+    """``[demo]``'s render sizes (images per role); a UserError names any that is missing."""
+    demo = profile.get("demo", {})
+    missing = [k for k in DEMO_SIZES if k not in demo]
+    if missing:
+        where = profile.get("_path", "profile")
+        raise UserError(f"{where}: [demo] needs {', '.join(missing)} for --data demo")
+    return {k: int(demo[k]) for k in DEMO_SIZES}
 
 
 def row_params(row: SuiteRow, profile: dict[str, Any]) -> dict[str, Any]:
