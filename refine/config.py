@@ -3,12 +3,16 @@
 Defaults are the paper's where it gives them (Shrivastava et al. 2017; see docs/simgan.md) and
 documented choices where it does not:
 
-- **Loss reduction: means.** The adversarial terms are the cross-entropy *averaged* over every
-  patch of D's 9x14 map and over the batch; the self-regularisation term is the L1 distance
-  ``|R(x) - x|`` *averaged* over pixels and batch, in the network's [-1, 1] units (1.0 there is
-  127.5 grey levels). ``lambda_reg`` multiplies that mean.
-- **lambda_reg = 0.5** (open in the paper): with mean losses the reimplementations that work use
-  0.5-0.75; 0.5 lets R change contrast/noise/blur a little without rewriting the eye.
+- **Loss reduction: sums, as the paper.** The adversarial terms are the cross-entropy *summed*
+  over the 9x14 = 126 patches of D's map; the self-regularisation term is the L1 norm
+  ``|R(x) - x|`` summed over the 35x55 = 1925 pixels, in the network's [-1, 1] units (1.0 there
+  is 127.5 grey levels); both are averaged over the batch. The light presets use means instead
+  (``loss_reduction = "mean"``), with Adam, where the scale does not matter.
+- **lambda_reg = 0.0327** (open in the paper): the sum-reduction value that weighs the two terms
+  exactly as the presets' tested mean-reduction 0.5 does (0.5 x 126 / 1925); with mean losses
+  the reimplementations that work use 0.5-0.75, which lets R change contrast/noise/blur a little
+  without rewriting the eye. With summed losses plain SGD at lr 0.001 takes steps 126x those of
+  the mean form, which is what makes the paper's optimiser move at all.
 - **buffer_size = 25,600** images (open; 50 x the paper's batch of 512), kg = 2 (the "update R
   twice" reading; kg = 50 is reported to collapse), kd = 1.
 - **steps = 10,000** main-loop iterations after pretraining (open; what reimplementations use),
@@ -30,12 +34,16 @@ from estimators.base import UserError
 from torchkit.files import config_hash
 
 _TUPLE_FIELDS = ("input_hw", "disc_widths")
+# Fields added after runs were written, with the behaviour those runs had: a config.json without
+# the field reads as that value, and a config at that value hashes as if the field were absent.
+_WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {"loss_reduction": "mean"}
 
 
 @dataclass(frozen=True)
 class RefinerConfig:
     # -- losses and schedule
-    lambda_reg: float = 0.5  # weight of the mean-per-pixel L1 self-regularisation ([-1, 1] units)
+    lambda_reg: float = 0.0327  # weight of the L1 self-regularisation (per loss_reduction)
+    loss_reduction: str = "sum"  # "sum" over patches/pixels (the paper) | "mean" (light presets)
     buffer_size: int = 25_600  # history buffer of earlier refined images (paper: open)
     kg: int = 2  # refiner updates per main-loop step
     kd: int = 1  # discriminator updates per main-loop step
@@ -58,7 +66,7 @@ class RefinerConfig:
     checkpoint_every: int = 500  # steps; a checkpoint is always written at the end too
     sample_every: int = 500  # steps between sample-grid PNGs
     log_every: int = 10  # steps between rows of losses.csv (means over the interval)
-    max_loss: float = 1e3  # any loss above this (or NaN/inf) stops the run: "exploding"
+    max_loss: float = 1e5  # any loss above this (or NaN/inf) stops the run: "exploding"
     diag_n: int = 2000  # images per class used by the end-of-run diagnostics
     # -- stability (refine/selection.py): all off by default, the paper has none of them
     ema_decay: float = 0.0  # >0: refine with an exponential moving average of R's weights
@@ -108,6 +116,10 @@ class RefinerConfig:
                 "refiner config: select_every needs holdout_real_fraction > 0 (snapshots are "
                 "scored on real images the refiner never trained on)"
             )
+        if self.loss_reduction not in ("sum", "mean"):
+            raise UserError(
+                f"refiner config: loss_reduction must be sum or mean, not {self.loss_reduction!r}"
+            )
         if self.lr <= 0 or self.lambda_reg < 0:
             raise UserError("refiner config: lr must be > 0 and lambda_reg >= 0")
         if len(self.input_hw) != 2 or min(self.input_hw) < 8:
@@ -131,6 +143,10 @@ class RefinerConfig:
     def from_dict(cls, d: dict[str, Any]) -> RefinerConfig:
         """Build from a (possibly partial) dict; unknown keys raise ValueError naming them."""
         known = {f.name for f in dataclasses.fields(cls)}
+        missing = known - set(d)
+        if missing and missing <= set(_WRITTEN_BEFORE_THE_FIELD_EXISTED):
+            # a whole config.json written before those fields existed: the behaviour it had
+            d = {**{k: _WRITTEN_BEFORE_THE_FIELD_EXISTED[k] for k in missing}, **d}
         unknown = sorted(set(d) - known)
         if unknown:
             raise UserError(
@@ -148,10 +164,20 @@ class RefinerConfig:
     def replace(self, **changes: Any) -> RefinerConfig:
         return self.from_dict({**self.to_dict(), **changes})
 
+    def key_dict(self) -> dict[str, Any]:
+        """``to_dict`` minus fields still at the value that runs made before they existed had,
+        so cache keys of those runs stay valid (a new field with its old behaviour hashes as if
+        it were absent)."""
+        d = self.to_dict()
+        for name, old in _WRITTEN_BEFORE_THE_FIELD_EXISTED.items():
+            if d.get(name) == old:
+                del d[name]
+        return d
+
     def config_hash(self) -> str:
         """'sha256:' + all 64 digits of torchkit's config_hash of the resolved config (names a
         run's settings in complete.json and in the refined store's key)."""
-        return "sha256:" + config_hash(self.to_dict(), length=64)
+        return "sha256:" + config_hash(self.key_dict(), length=64)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -173,6 +199,8 @@ def parse_override(text: str) -> tuple[str, Any]:
 # (D exactly the paper's; R narrower and shallower); Adam because plain SGD at lr 0.001 barely
 # moves in a few hundred steps.
 _LIGHT: dict[str, Any] = {
+    "loss_reduction": "mean",
+    "max_loss": 1e3,
     "refiner_padding": "replicate",
     "optimizer": "adam",
     "lr": 5e-4,

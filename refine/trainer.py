@@ -88,12 +88,14 @@ class Trainer:
         self.D.requires_grad_(False)
         with self.autocast():
             y = self.R(x)
-            reg = losses.self_regularisation(y, x)
+            reg = losses.self_regularisation(y, x, self.cfg.loss_reduction)
             if pretrain:
                 adv = torch.zeros((), device=x.device)
                 loss = reg
             else:
-                adv = losses.patch_cross_entropy(self.D(y), LocalDiscriminator.REAL)
+                adv = losses.patch_cross_entropy(
+                    self.D(y), LocalDiscriminator.REAL, self.cfg.loss_reduction
+                )
                 loss = adv + self.cfg.lambda_reg * reg
         self.opt_r.zero_grad(set_to_none=True)
         loss.backward()
@@ -123,8 +125,9 @@ class Trainer:
         self.buffer.push(current, self.rng)
         with self.autocast():
             logits_real, logits_ref = self.D(real), self.D(refined)
-            loss_real = losses.patch_cross_entropy(logits_real, LocalDiscriminator.REAL)
-            loss_ref = losses.patch_cross_entropy(logits_ref, LocalDiscriminator.REFINED)
+            red = self.cfg.loss_reduction
+            loss_real = losses.patch_cross_entropy(logits_real, LocalDiscriminator.REAL, red)
+            loss_ref = losses.patch_cross_entropy(logits_ref, LocalDiscriminator.REFINED, red)
             loss = loss_real + loss_ref
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()

@@ -112,9 +112,9 @@ def test_nan_loss_stops_naming_the_step_and_keeps_checkpoint(tmp_path, monkeypat
     calls = {"n": 0}
     real_reg = refine.losses.self_regularisation
 
-    def nan_after_five(y, x):
+    def nan_after_five(y, x, *reduction):
         calls["n"] += 1
-        out = real_reg(y, x)
+        out = real_reg(y, x, *reduction)
         return out * float("nan") if calls["n"] >= 5 else out
 
     monkeypatch.setattr(refine.losses, "self_regularisation", nan_after_five)

@@ -29,7 +29,7 @@ def refiner_settings(
     cfg.pop("kind", None)
     preset = cfg.pop("preset", None)
     if preset is not None:  # the preset's keys, then the profile's overrides
-        cfg = RefinerConfig.preset(preset, **cfg).to_dict()
+        cfg = RefinerConfig.preset(preset, **cfg).key_dict()
     if precision is not None:
         cfg["precision"] = precision
     return {**cfg, "seed": seed, "device": device}

@@ -25,7 +25,7 @@ from benchmarks.pipeline.refiner_stage import (
     train_stage,
 )
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
-from benchmarks.pipeline.suite import Suite, SuiteRow, row_params
+from benchmarks.pipeline.suite import Suite, SuiteRow, data_seed, row_params
 from benchmarks.reporting.results import SCHEMA, append_row, read_rows
 from estimators.base import UserError
 
@@ -232,12 +232,12 @@ def _pending_tasks(
 ) -> list[_Task]:
     """The seed's (row, seed) cells whose result is not in rows.jsonl yet."""
     n_train = plan.profile["train"].get("n_train")
-    data_seed = int(plan.profile["demo"].get("data_seed", 0))
+    seed_of_data = data_seed(plan.profile)
     tasks = []
     for r in plan.rows:
         train_store = stores[r.train]
         want = None if n_train is None else int(n_train) * r.train_scale
-        idx = training_indices(len(train_store), want, data_seed, seed)
+        idx = training_indices(len(train_store), want, seed_of_data, seed)
         params = row_params(r, plan.profile)
         config = {
             "row": r.to_dict(),
