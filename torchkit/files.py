@@ -14,16 +14,23 @@ from pathlib import Path
 from typing import Any
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """JSON to ``path`` via a temporary file, fsync and rename (never a half-written file)."""
+def write_text_atomic(path: Path, text: str) -> Path:
+    """``text`` to ``path`` via a temporary file, fsync and rename (never a half-written file);
+    creates the parent folder."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    return path
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """JSON (indented, newline-terminated) to ``path`` atomically, as :func:`write_text_atomic`."""
+    write_text_atomic(path, json.dumps(obj, indent=2) + "\n")
 
 
 def canonical_json(obj: Any) -> str:

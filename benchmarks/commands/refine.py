@@ -145,3 +145,23 @@ def apply_cmd(run_dir, input_path, out_path, batch_size, device, quiet) -> None:
         run_dir, input_path, out_path, batch_size=batch_size, device=device, progress=not quiet
     )
     click.echo(f"{store.path}: {len(store):,} images ({store.source})")
+
+
+@refine.command("summary")
+@click.option("--run", "run_dir", required=True, type=_DIR, help="A finished refiner run.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Markdown file to write [default: print].",
+)
+@click.option("--command", "command", help="The command that made the run (quoted in the report).")
+@fail_cleanly
+def summary_cmd(run_dir, out_path, command) -> None:
+    """A finished run's short report: settings, loss trajectory, realism gap, label survival."""
+    from benchmarks.reporting.refiner_run import refiner_run_markdown, write_refiner_run_report
+
+    if out_path is None:
+        click.echo(refiner_run_markdown(run_dir, command))
+        return
+    click.echo(f"wrote {write_refiner_run_report(run_dir, out_path, command)}")

@@ -9,11 +9,11 @@ visible in ``bench data show`` and in every result that used the store.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.datasets.store import StoreError
+from torchkit.files import write_text_atomic
 
 #: How many fault lines an error message quotes before saying "and N more".
 _QUOTE = 3
@@ -62,11 +62,7 @@ def write_report(store_path: Path, faults: FaultLog) -> Path | None:
     if not len(faults):
         path.unlink(missing_ok=True)
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("\n".join(faults.lines) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, "\n".join(faults.lines) + "\n")
 
 
 def require_some(n_kept: int, root: Path, faults: FaultLog, what: str) -> None:

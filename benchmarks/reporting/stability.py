@@ -9,7 +9,6 @@ headline's criteria. Demo numbers only: the table says so.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from benchmarks.reporting.results import latest_rows, read_rows
 from estimators.base import UserError
+from torchkit.files import write_text_atomic
 
 MIN_GAIN_PCT_EACH = 20.0  # refined beats synthetic by at least this in every run
 MIN_GAIN_PCT_MEAN = 30.0  # ... and by at least this on the mean
@@ -107,8 +107,4 @@ def stability_markdown(runs: list[dict[str, Any]], title: str, command: str) -> 
 def write_stability(results_dirs: dict[int, Path], out: Path, title: str, command: str) -> Path:
     """Write the table to ``out`` atomically; returns the path."""
     text = stability_markdown(stability_runs(results_dirs), title, command)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, out)
-    return out
+    return write_text_atomic(out, text)
