@@ -98,6 +98,7 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
         prov = row["provenance"]
         assert prov["git_sha"] == HEAD  # the checkout's commit, never "unknown"
         assert len(row["stage_key"]) == 12 and int(row["stage_key"], 16) >= 0
+        # the mean estimator runs in numpy: its rows say cpu, also where a GPU is visible
         assert prov["device"] == "cpu" and prov["seed"] == row["seed"]
         with np.load(tiny / "res" / row["preds_file"]) as z:
             err = z["err_deg"]
