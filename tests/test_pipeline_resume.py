@@ -85,7 +85,7 @@ def bench(tmp, work, *, background=False):
             text=True,
             start_new_session=True,
         )
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.mark.slow
