@@ -6,6 +6,7 @@ import torch
 
 from benchmarks.datasets.demo import render_domain
 from estimators import EyeData
+from estimators.augment import preprocess
 from estimators.cnn import GazeCNN, PaperGazeNet
 from estimators.geometry import angular_error_deg
 from estimators.timm_backbone import TimmGazeNet
@@ -76,14 +77,25 @@ def test_fit_on_memory_maps_keeps_the_best_validation_epoch(wild_96):
 
 
 def test_hist_eq_is_applied_at_predict_time(wild_96):
+    """Equalisation depends only on the order of an image's grey levels, so a strictly increasing
+    grey-level map (here: shift each image so its darkest pixel is 0) must leave the predictions
+    of a hist_eq model bit-for-bit unchanged, while the same model without equalisation at
+    predict time sees other pixels and moves."""
     X, y = wild_96
-    est = GazeCNN(width=0.25, epochs=1, augment="hist_eq", progress=False, random_state=0)
-    est.fit(X, y)
-    # A global brightness change is undone by equalisation, so predictions barely move.
-    brighter = EyeData(
-        np.clip(X.images.astype(int) + 20, 0, 255).astype(np.uint8), X.head_pitchyaw_rad
-    )
-    np.testing.assert_allclose(est.predict(brighter), est.predict(X), atol=0.02)
+    est = GazeCNN(
+        width=0.25, epochs=1, augment="hist_eq", progress=False, precision="fp32", random_state=0
+    ).fit(X, y)
+    images = np.asarray(X.images)
+    darker = EyeData(images - images.min(axis=(1, 2), keepdims=True), X.head_pitchyaw_rad)
+    assert (darker.images != images).any(axis=(1, 2)).all()  # every image changed
+    np.testing.assert_array_equal(est.predict(darker), est.predict(X))
+    # The equalised images are what the network sees: predicting them with the step switched off
+    # gives the same numbers, and predicting the raw images that way does not.
+    equalised = EyeData(preprocess(images, ("hist_eq",)), X.head_pitchyaw_rad)
+    with_step = est.predict(X)
+    est.augment_steps_ = ()
+    np.testing.assert_array_equal(est.predict(equalised), with_step)
+    assert np.abs(est.predict(X) - with_step).max() > 1e-4
     with pytest.raises(ValueError, match="unknown augment step"):
         GazeCNN(augment="mixup", epochs=1, progress=False).fit(X, y)
 

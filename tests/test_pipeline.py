@@ -98,6 +98,7 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
         prov = row["provenance"]
         assert prov["git_sha"] == HEAD  # the checkout's commit, never "unknown"
         assert len(row["stage_key"]) == 12 and int(row["stage_key"], 16) >= 0
+        # the mean estimator runs in numpy: its rows say cpu, also where a GPU is visible
         assert prov["device"] == "cpu" and prov["seed"] == row["seed"]
         with np.load(tiny / "res" / row["preds_file"]) as z:
             err = z["err_deg"]
@@ -133,9 +134,46 @@ def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):
     assert len(new) == n + 1 and new[-1]["row_id"] == lost["row_id"]
 
 
+def test_the_stage_key_follows_the_config(tiny):
+    """Same config, same key (the re-run above skips); a changed training size or estimator
+    parameter is a new key, so the row is fitted again instead of reusing a stale result."""
+    assert run_cli(tiny, "--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
+    first = read_rows(tiny / "res")[-1]
+    (tiny / "profile.toml").write_text(PROFILE.replace("n_train = 150", "n_train = 140"))
+    assert run_cli(tiny, "--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
+    second = read_rows(tiny / "res")[-1]
+    assert second["n_train"] == 140 and second["stage_key"] != first["stage_key"]
+    (tiny / "profile.toml").write_text(
+        PROFILE.replace("n_train = 150", "n_train = 140") + "[estimators.mean]\nrandom_state = 5\n"
+    )
+    assert run_cli(tiny, "--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
+    third = read_rows(tiny / "res")[-1]
+    assert len(read_rows(tiny / "res")) == 3
+    assert third["stage_key"] not in (first["stage_key"], second["stage_key"])
+    assert third["provenance"]["config_hash"] == third["stage_key"]
+
+
+def test_the_profiles_skip_list_and_rows(tiny):
+    """A profile's [rows] skip list leaves rows out; --rows runs exactly the rows named (a skipped
+    one too, in suite order); an unknown id stops the run naming it and listing the suite's."""
+    (tiny / "profile.toml").write_text(PROFILE + '[rows]\nskip = ["mean-synthetic"]\n')
+    assert run_cli(tiny, "--seeds", "1", "--no-report").exit_code == 0
+    assert [x["row_id"] for x in read_rows(tiny / "res")] == ["mean-lab", "mean-refined"]
+    r = run_cli(tiny, "--seeds", "1", "--no-report", "--rows", "mean-refined,mean-synthetic",
+                results="res2")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert [x["row_id"] for x in read_rows(tiny / "res2")] == ["mean-synthetic", "mean-refined"]
+    r = run_cli(tiny, "--rows", "mean-lab,nope", results="res3")
+    assert r.exit_code == 2 and r.output.strip().count("\n") == 0
+    assert "no row 'nope'" in r.output and "mean-lab, mean-synthetic, mean-refined" in r.output
+    assert not (tiny / "res3").exists()
+
+
 RF_SUITE = SUITE.replace('method = "mean"', 'method = "rf"')
+# n_train = the whole lab pool: every seed trains on the same images, so seed 0 and seed 1 can
+# only differ through the estimator's own random_state
 RF_PROFILE = (
-    PROFILE
+    PROFILE.replace("n_train = 150", "n_train = 200")
     + """
 [estimators.rf]
 n_estimators = 4
@@ -144,18 +182,31 @@ n_jobs = 1
 )
 
 
+def _preds(res, rows):
+    out = {}
+    for x in rows:
+        with np.load(res / x["preds_file"]) as z:
+            out[x["row_id"], x["seed"]] = z["pred_pitchyaw_rad"]
+    return out
+
+
 def test_a_stochastic_row_is_seeded_and_parallel_rows_give_the_same_numbers(tiny):
-    """rf draws bootstrap samples and feature splits from its seed: seed 0 and seed 1 differ,
-    and the same seed gives the same numbers serially and in two processes."""
+    """rf draws bootstrap samples and feature splits from its seed: on the same training images,
+    seed 0 and seed 1 predict differently, and a second run of the same seeds, in two processes,
+    predicts bit for bit what the serial run predicted."""
     (tiny / "suite.toml").write_text(RF_SUITE)
     (tiny / "profile.toml").write_text(RF_PROFILE)
     assert run_cli(tiny, "--rows", "mean-lab", "--no-report").exit_code == 0
-    a = {(x["row_id"], x["seed"]): x["err_mean_deg"] for x in read_rows(tiny / "res")}
-    assert a["mean-lab", 0] != a["mean-lab", 1]
+    rows_a = read_rows(tiny / "res")
+    assert {x["n_train"] for x in rows_a} == {200}  # the whole pool, for both seeds
+    a = _preds(tiny / "res", rows_a)
+    assert not np.array_equal(a["mean-lab", 0], a["mean-lab", 1])
     r = run_cli(tiny, "--rows", "mean-lab", "--jobs", "2", "--no-report", results="res2")
     assert r.exit_code == 0, r.output
-    b = {(x["row_id"], x["seed"]): x["err_mean_deg"] for x in read_rows(tiny / "res2")}
-    assert a == b
+    b = _preds(tiny / "res2", read_rows(tiny / "res2"))
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
 
 
 def test_check_passes_then_fails_on_a_stricter_baseline(tiny):

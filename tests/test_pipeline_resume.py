@@ -1,5 +1,6 @@
-"""Kill `bench run` with SIGKILL in the middle of refiner training, re-run it, and check that it
-resumed from the checkpoint (not from step 0) and ended exactly where an unbroken run ends."""
+"""Kill `bench run` with SIGKILL in the middle of refiner training, or between result rows, re-run
+it, and check that it resumed (from the checkpoint, or at the first missing row) and ended exactly
+where an unbroken run ends."""
 
 import os
 import signal
@@ -8,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -83,7 +85,7 @@ def bench(tmp, work, *, background=False):
             text=True,
             start_new_session=True,
         )
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.mark.slow
@@ -135,3 +137,75 @@ def test_sigkill_mid_refiner_then_rerun_resumes_and_matches_an_unbroken_run(tmp_
         assert sa.keys() == sb.keys()
         for name in sa:
             assert torch.equal(sa[name], sb[name]), f"{key}.{name} differs after resume"
+
+
+ROW_SUITE = '[suite]\nname = "rowkill"\ntitle = "rowkill"\n' + "".join(
+    f'[[rows]]\nid = "rf-{c}"\nlabel = "RF {c}"\nmethod = "rf"\ntrain = "real-lab"\nrs = "R"\n'
+    for c in "abcd"
+)
+
+ROW_PROFILE = """
+[profile]
+name = "rowkill"
+seeds = 1
+[demo]
+n_sim = 10
+n_lab = 300
+n_wild = 10
+n_test = 60
+[train]
+n_train = 300
+[estimators.rf]
+n_estimators = 20
+n_jobs = 1
+"""
+
+
+def _preds(res, row):
+    with np.load(res / row["preds_file"]) as z:
+        return z["pred_pitchyaw_rad"]
+
+
+@pytest.mark.slow
+def test_sigkill_between_rows_then_rerun_keeps_finished_rows_and_matches_an_unbroken_run(
+    tmp_path,
+):
+    """Four rf rows of about half a second each: kill `bench run` (SIGKILL) once the first row is in
+    rows.jsonl; the re-run fits only the rows that were missing (the finished ones keep their
+    line and finished_at), and the rows end as an uninterrupted run's."""
+    (tmp_path / "suite.toml").write_text(ROW_SUITE)
+    (tmp_path / "profile.toml").write_text(ROW_PROFILE)
+    work = tmp_path / "killed"
+    rows_file = work / "res" / "rows.jsonl"
+    proc = bench(tmp_path, work, background=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        if rows_file.is_file() and rows_file.read_text().endswith("\n"):
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # a real kill: no cleanup handlers run
+    out = proc.communicate(timeout=30)[0]
+    before = read_rows(work / "res")
+    assert 1 <= len(before) < 4, f"killed with {len(before)} rows written: {out[-2000:]}"
+    lines_before = rows_file.read_text().splitlines()
+
+    again = bench(tmp_path, work)
+    assert again.returncode == 0, again.stderr[-3000:]
+    after = read_rows(work / "res")
+    assert rows_file.read_text().splitlines()[: len(lines_before)] == lines_before
+    assert after[: len(before)] == before  # finished rows untouched (finished_at included)
+    ids = [r["row_id"] for r in after]
+    # each row exactly once: the re-run appended only the rows that were missing
+    assert len(rows_file.read_text().splitlines()) == 4
+    assert sorted(ids) == ["rf-a", "rf-b", "rf-c", "rf-d"]
+
+    unbroken = bench(tmp_path, tmp_path / "unbroken")
+    assert unbroken.returncode == 0, unbroken.stderr[-3000:]
+    ref = {r["row_id"]: r for r in read_rows(tmp_path / "unbroken" / "res")}
+    assert ref.keys() == set(ids)
+    for r in after:
+        u = ref[r["row_id"]]
+        assert r["stage_key"] == u["stage_key"] and r["err_mean_deg"] == u["err_mean_deg"]
+        np.testing.assert_array_equal(
+            _preds(work / "res", r), _preds(tmp_path / "unbroken" / "res", u)
+        )
