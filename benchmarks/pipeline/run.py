@@ -172,7 +172,8 @@ def _plan(
             raise UserError(msg)
     log(
         f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
-        f"profile={profile['profile']['name']}, device={device}, threads={threads}"
+        f"profile={profile['profile']['name']}, device={device}, threads={threads}, "
+        f"cells on {opts.backend} ({opts.jobs} at a time, {plan.row_threads} threads each)"
     )
     return plan
 
