@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from estimators.augment import augment_batch, preprocess
 from estimators.geometry import angular_error_deg, pitchyaw_to_vector
-from torchkit.device import autocast
+from torchkit.device import autocast, cudnn_deterministic, host_to_device
 
 
 def to_input(
@@ -28,7 +28,8 @@ def to_input(
 ) -> torch.Tensor:
     """(b, 36, 60) uint8 or float32 grey levels -> (b, 1, h, w) float32 in [-1, 1] on ``device``,
     resized (bilinear, antialiased) to ``input_hw`` on the device."""
-    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(device)
+    # pinned host memory on CUDA (one non-blocking DMA per batch)
+    x = host_to_device(np.asarray(images, dtype=np.float32), device)
     x = x.unsqueeze(1) / 127.5 - 1.0
     if tuple(x.shape[-2:]) != tuple(input_hw):
         x = F.interpolate(x, size=tuple(input_hw), mode="bilinear", antialias=True)
@@ -59,12 +60,14 @@ def _take(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
 @contextlib.contextmanager
 def deterministic(enabled: bool = True):
     """torch.use_deterministic_algorithms for the block (warn-only where an op has no
-    deterministic kernel), restoring the caller's setting afterwards."""
+    deterministic kernel) and cuDNN's deterministic kernels (on a GPU), restoring the caller's
+    settings afterwards."""
     before = torch.are_deterministic_algorithms_enabled()
     before_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(enabled, warn_only=True)
     try:
-        yield
+        with cudnn_deterministic(enabled):
+            yield
     finally:
         torch.use_deterministic_algorithms(before, warn_only=before_warn)
 

@@ -10,12 +10,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from torchkit.device import host_to_device
+
 
 def to_tensor(
     images: np.ndarray, hw: tuple[int, int], device: str = "cpu", channels_last: bool = False
 ) -> torch.Tensor:
     """(k, H0, W0) uint8 -> (k, 1, *hw) float32 in [-1, 1] on ``device`` (resized if needed)."""
-    x = torch.from_numpy(np.array(images, copy=True)).to(device).unsqueeze(1).float()  # memmap-safe
+    # a copy (memmap-safe), pinned on CUDA so the uint8 batch crosses to the GPU in one DMA
+    x = host_to_device(np.array(images, copy=True), device).unsqueeze(1).float()
     x = resize(x, hw) / 127.5 - 1.0
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
 

@@ -119,3 +119,31 @@ def numerics(device: str, bf16: bool | None = None) -> dict:
         out["gpu"] = torch.cuda.get_device_name(torch.device(device))
         out["cudnn"] = torch.backends.cudnn.version()
     return out
+
+
+def host_to_device(array, device: str):
+    """A numpy batch -> a torch tensor on ``device`` (same dtype). On CUDA the host copy is
+    page-locked (pinned) first, so the copy to the GPU is one DMA that does not block the host;
+    elsewhere it is torch.from_numpy (no copy) then .to(device)."""
+    import numpy as np
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(array))
+    if device.startswith("cuda"):
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
+@contextlib.contextmanager
+def cudnn_deterministic(enabled: bool = True):
+    """cuDNN picks deterministic kernels (and no autotuned ones: benchmark off) for the block,
+    restoring the caller's settings afterwards. No effect on CPU runs."""
+    import torch
+
+    before = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = not enabled and before[1]
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before

@@ -9,14 +9,20 @@ import click
 
 from benchmarks.commands.common import fail_cleanly
 from benchmarks.commands.report import _RESULTS
+from estimators.base import UserError
 
 
 @click.command("check")
 @click.option(
     "--baseline",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Baseline CSV (row_id, err_mean_deg[, tolerance_deg]).",
+)
+@click.option(
+    "--same-as",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Instead of a baseline: another results directory whose latest rows must equal these "
+    "row for row (same cells, same cache keys, identical numbers; e.g. serial vs dask).",
 )
 @_RESULTS
 @click.option(
@@ -33,20 +39,36 @@ from benchmarks.commands.report import _RESULTS
 )
 @fail_cleanly
 def check_cmd(
-    baseline: Path, results_dir: Path, tolerance_deg: float, write_baseline: bool
+    baseline: Path | None,
+    same_as: Path | None,
+    results_dir: Path,
+    tolerance_deg: float,
+    write_baseline: bool,
 ) -> None:
     """Compare the latest results with a baseline, naming each row that got worse or is missing.
 
     \b
     Exit status:
-      0  every baseline row is within tolerance
+      0  every baseline row is within tolerance (--same-as: every row is equal)
       1  a regression: a row is worse than baseline + tolerance, or has no result
+         (--same-as: a cell is missing from one side, or a number differs at all)
       2  bad input: the baseline file is missing or unreadable, or there are no results
     A row's tolerance is the baseline's tolerance_deg column where given, else --tolerance-deg.
     """
-    from benchmarks.reporting.check import check
+    from benchmarks.reporting.check import check, same_rows
     from benchmarks.reporting.check import write_baseline as freeze
 
+    if (baseline is None) == (same_as is None):
+        raise UserError("give exactly one of --baseline CSV and --same-as RESULTS_DIR")
+    if same_as is not None:
+        diffs = same_rows(results_dir, same_as)
+        for line in diffs:
+            click.echo(f"DIFFERS {line}")
+        if diffs:
+            click.echo(f"check failed: {len(diffs)} difference(s) from {same_as}", err=True)
+            sys.exit(1)
+        click.echo(f"check passed: {results_dir} equals {same_as} row for row")
+        return
     if write_baseline:
         click.echo(f"wrote {freeze(results_dir, baseline, tolerance_deg)}")
         return

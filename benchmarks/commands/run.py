@@ -53,7 +53,20 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
     default=1,
     show_default=True,
     type=click.IntRange(1),
-    help="Rows fitted in parallel (joblib processes).",
+    help="Rows fitted in parallel (joblib processes, or LocalCluster workers with --backend dask).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["joblib", "dask"]),
+    default="joblib",
+    show_default=True,
+    help="Where the (row, seed) cells run: joblib processes here, or a dask.distributed cluster "
+    "(pip install 'gazebench[dask]'; every worker must see --work and --results at the same path).",
+)
+@click.option(
+    "--scheduler",
+    help="dask scheduler address (tcp://HOST:8786); default: a LocalCluster of --jobs workers. "
+    "Start its workers with `--resources gazebench_cell=1`.",
 )
 @click.option(
     "--device",
@@ -73,6 +86,12 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
     help="torch threads for the refiner (split across --jobs for rows) [default: all cores]. "
     "Recorded in provenance: the count changes float sums, so results differ in the last bits.",
 )
+@click.option(
+    "--row-threads",
+    type=click.IntRange(1),
+    help="torch threads per (row, seed) cell [default: --threads // --jobs]; part of a row's "
+    "cache key like --threads.",
+)
 @eval_option
 @click.option("--rows", help="Comma-separated row ids to run (default: the profile's rows).")
 @click.option(
@@ -91,9 +110,12 @@ def run(
     results_dir,
     seeds,
     jobs,
+    backend,
+    scheduler,
     device,
     precision,
     threads,
+    row_threads,
     eval_split,
     rows,
     report,
@@ -119,6 +141,9 @@ def run(
         device=device,
         precision=precision,
         threads=threads,
+        row_threads=row_threads,
+        backend=backend,
+        scheduler=scheduler,
         eval_split=eval_split,
         roots=resolve_roots(
             {"MPIIGaze": mpiigaze, "UnityEyes": unityeyes, "UT Multiview": utmultiview}

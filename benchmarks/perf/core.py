@@ -27,6 +27,7 @@ SECTIONS: dict[str, str] = {
     "unityeyes": "benchmarks.perf.unityeyes:perf_unityeyes",
     "estimators": "benchmarks.perf.estimators:perf_estimators",
     "refiner": "benchmarks.perf.refiner:perf_refiner",
+    "budget": "benchmarks.perf.budget:perf_budget",
 }
 
 

@@ -1,7 +1,7 @@
 """Fit one suite row on its training subset and score it on the test store.
 
-A plain function of paths and dicts, so joblib can run rows in parallel processes (and a Dask or
-Ray joblib backend can run them on a cluster). It returns the measured part of a result row; the
+A plain function of paths and dicts, so joblib processes or dask workers can run rows in parallel
+(benchmarks/pipeline/backends.py). It returns the measured part of a result row; the
 parent process adds provenance and appends it, so only one process ever writes rows.jsonl.
 """
 

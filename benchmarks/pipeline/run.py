@@ -41,6 +41,9 @@ class RunOptions:
     jobs: int = 1
     device: str = "auto"
     threads: int | None = None  # torch threads (None: all cores); rows get threads // jobs
+    row_threads: int | None = None  # torch threads per (row, seed) cell (None: threads // jobs)
+    backend: str = "joblib"  # where cells run: benchmarks.pipeline.backends.BACKENDS
+    scheduler: str | None = None  # dask scheduler address (None: a LocalCluster of --jobs workers)
     precision: str | None = None  # None: each stage's own (the profile's / the estimator's)
     roots: dict[str, str | None] | None = None
     only_rows: list[str] | None = None
@@ -157,7 +160,8 @@ def _plan(
         seeds=seeds,
         device=device,
         threads=threads,
-        row_threads=max(1, threads // max(1, opts.jobs)),  # rows share the cores of the run
+        # rows share the cores of the run unless told their own count
+        row_threads=opts.row_threads or max(1, threads // max(1, opts.jobs)),
         work_dir=Path(opts.work_dir),
         results_dir=Path(opts.results_dir),
     )
@@ -168,7 +172,8 @@ def _plan(
             raise UserError(msg)
     log(
         f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
-        f"profile={profile['profile']['name']}, device={device}, threads={threads}"
+        f"profile={profile['profile']['name']}, device={device}, threads={threads}, "
+        f"cells on {opts.backend} ({opts.jobs} at a time, {plan.row_threads} threads each)"
     )
     return plan
 
@@ -263,31 +268,36 @@ def _pending_tasks(
 def _fit_tasks(
     plan: _Plan, tasks: list[_Task], stores: dict, seed: int, log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
-    """Fit the cells (in parallel with --jobs), appending each finished row at once."""
-    from joblib import Parallel, delayed
+    """Fit the cells (in parallel with --jobs, on --backend), appending each finished row at once."""
     from tqdm import tqdm
 
+    from benchmarks.pipeline.backends import Call, run_cells
+
     opts = plan.opts
-    calls = (
-        delayed(fit_predict_row)(
-            t.row.method,
-            t.identity["params"],
-            str(t.train_store.path),
-            t.idx,
-            str(stores["test"].path),
-            seed,
-            str(plan.results_dir / t.identity["preds_file"]),
-            plan.row_threads,
-            opts.progress and opts.jobs == 1,
-            plan.device,
-            opts.precision,
+    calls = [
+        Call(
+            fit_predict_row,
+            (
+                t.row.method,
+                t.identity["params"],
+                str(t.train_store.path),
+                t.idx,
+                str(stores["test"].path),
+                seed,
+                str(plan.results_dir / t.identity["preds_file"]),
+                plan.row_threads,
+                opts.progress and opts.jobs == 1 and opts.backend == "joblib",
+                plan.device,
+                opts.precision,
+            ),
         )
         for t in tasks
-    )
+    ]
     bar = tqdm(total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress)
     appended = []
-    outputs = Parallel(n_jobs=opts.jobs, return_as="generator")(calls)
-    for t, measured in zip(tasks, outputs, strict=True):
+    outputs = run_cells(calls, opts.backend, opts.jobs, plan.row_threads, opts.scheduler)
+    for i, measured in outputs:
+        t = tasks[i]
         row = _finished_row(t, measured, seed)
         append_row(plan.results_dir, row)
         appended.append(row)

@@ -94,3 +94,36 @@ def write_baseline(results_dir: str | Path, out: str | Path, tolerance_deg: floa
     df.to_csv(tmp, index=False)
     tmp.replace(out)
     return out
+
+
+# What must match for two runs to be "the same row for row": the cell (its cache key says which
+# config, inputs and thread count) and every number it measured; timings are allowed to differ.
+SAME_FIELDS = (
+    "stage_key",
+    "n_train",
+    "n_test",
+    "err_mean_deg",
+    "err_median_deg",
+    "err_std_deg",
+    "within_7deg_pct",
+)
+
+
+def same_rows(results_dir: str | Path, other_dir: str | Path) -> list[str]:
+    """Differences between two results directories' latest rows, keyed by (row_id, seed):
+    a cell in only one of them, or any SAME_FIELDS value not exactly equal (tolerance 0).
+    An empty list means equal row for row."""
+    mine = {(r["row_id"], r["seed"]): r for r in latest_rows(read_rows(results_dir))}
+    theirs = {(r["row_id"], r["seed"]): r for r in latest_rows(read_rows(other_dir))}
+    out = []
+    for cell in sorted(mine.keys() | theirs.keys()):
+        name = f"{cell[0]} seed {cell[1]}"
+        if cell not in mine or cell not in theirs:
+            where = results_dir if cell not in mine else other_dir
+            out.append(f"{name}: missing from {where}")
+            continue
+        for field in SAME_FIELDS:
+            a, b = mine[cell].get(field), theirs[cell].get(field)
+            if a != b:
+                out.append(f"{name}: {field} {a!r} != {b!r}")
+    return out

@@ -1,0 +1,75 @@
+"""A paper-size refiner pilot for scripts/gpu-check.sh: the paper networks (RefinerConfig's
+defaults: R 64 wide x 4 blocks, D 96-64-32-32) at batch 512 for 100 adversarial steps on demo
+images, timed end to end. ``python -m benchmarks.perf.pilot OUT.json [--device cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def refiner_pilot(device: str = "cuda", steps: int = 100, batch: int = 512) -> dict[str, Any]:
+    """Train the paper-size refiner for ``steps`` main steps; wall seconds and images/s."""
+    import torch
+
+    from benchmarks.datasets.demo import render_domain
+    from refine.config import RefinerConfig
+    from refine.train import train_refiner
+
+    t0 = time.perf_counter()
+    n = 8 * batch  # enough distinct images that batches are not one block repeated
+    sim = render_domain("sim", n, seed=1)
+    wild = render_domain("wild", n, seed=2)
+    render_s = time.perf_counter() - t0
+    cfg = RefinerConfig(
+        steps=steps,
+        batch_size=batch,
+        pretrain_r_steps=10,
+        pretrain_d_steps=10,
+        device=device,
+        checkpoint_every=10 * steps,  # the end-of-run checkpoint only
+        sample_every=10 * steps,
+        log_every=10,
+        diag_n=500,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        summary = train_refiner(
+            sim["images"], wild["images"], cfg, Path(tmp) / "run", progress=False
+        )
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        wall_s = time.perf_counter() - t0
+    ips = summary.get("images_per_s")  # refiner images / training seconds (R updates)
+    return {
+        "what": "refiner pilot (paper networks, batch 512)",
+        "device": device,
+        "steps": steps,
+        "batch": batch,
+        "render_s": round(render_s, 1),
+        "wall_s": round(wall_s, 1),
+        "images_per_s": ips,
+        "bf16": summary.get("bf16"),
+        "final_losses": summary.get("final_losses"),
+        # the paper's 10k main steps (kg R updates of a batch each) at this pace
+        "extrapolated_10k_steps_min": round(10_000 * cfg.kg * batch / ips / 60, 1) if ips else None,
+    }
+
+
+def main() -> None:
+    from torchkit.files import write_json_atomic
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out", type=Path, help="JSON file to write")
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--steps", type=int, default=100)
+    args = ap.parse_args()
+    write_json_atomic(args.out, refiner_pilot(args.device, args.steps))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# GPU check, <= 5 minutes on one H200: the cuda tests, the smoke table on CUDA (+ its regression
+# gate), a paper-size refiner pilot (paper networks, batch 512, 100 steps) and `bench perf`
+# (refiner, estimators, budget); every figure goes into one JSON, $OUT/gpu-check.json when OUT
+# is set, else results/perf/gpu-check.json. Exits 2 at once, saying so, when no GPU is visible;
+# 1 when a stage failed (the JSON names it). Needs the package with its [test] extra installed.
+# Stage time limits (60 + 120 + 60 + 45 s, plus start-up) keep the whole run under 5 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" MPLBACKEND=Agg
+
+if ! python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+  echo "gpu-check: no CUDA GPU visible (torch.cuda.is_available() is false); run it on a GPU machine" >&2
+  exit 2
+fi
+out_dir="${OUT:-results/perf}"
+mkdir -p "$out_dir"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+started=$SECONDS
+stamp() { echo "{\"stage\": \"$1\", \"wall_s\": $((SECONDS - $2)), \"rc\": $3}" >>"$tmp/stages.jsonl"; }
+
+echo "== cuda tests"
+t=$SECONDS
+rc=0
+timeout 60 python -m pytest -q -m cuda tests/test_cuda.py || rc=$?
+stamp cuda-tests "$t" "$rc"
+
+echo "== smoke table on CUDA"
+t=$SECONDS
+rc=0
+timeout 120 bench run table1 --profile smoke --device cuda --quiet --no-report \
+  --work "$tmp/work" --results "$tmp/smoke" || rc=$?
+stamp smoke-cuda "$t" "$rc"
+t=$SECONDS
+rc=0
+bench check --baseline results/baselines/demo-smoke.csv --results "$tmp/smoke" || rc=$?
+stamp smoke-check "$t" "$rc"
+
+echo "== refiner pilot: paper networks, batch 512, 100 steps"
+t=$SECONDS
+rc=0
+timeout 60 python -m benchmarks.perf.pilot "$tmp/pilot.json" --device cuda || rc=$?
+stamp refiner-pilot "$t" "$rc"
+
+echo "== bench perf"
+t=$SECONDS
+rc=0
+timeout 45 bench perf --only refiner,estimators,budget --quick --out "$tmp/perf.json" || rc=$?
+stamp perf "$t" "$rc"
+
+python - "$tmp" "$out_dir/gpu-check.json" "$((SECONDS - started))" <<'PY'
+import json, sys
+from pathlib import Path
+
+from torchkit.device import numerics
+
+tmp, out, total = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+def load(name):
+    p = tmp / name
+    return json.loads(p.read_text()) if p.is_file() else None
+rows = []
+if (tmp / "smoke" / "rows.jsonl").is_file():
+    for line in (tmp / "smoke" / "rows.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        rows.append({k: r[k] for k in ("row_id", "err_mean_deg", "fit_s", "predict_s")})
+stages = [json.loads(s) for s in (tmp / "stages.jsonl").read_text().splitlines()]
+report = {"numerics": numerics("cuda"), "total_s": total, "stages": stages,
+          "smoke_rows": rows, "refiner_pilot": load("pilot.json"), "perf": load("perf.json")}
+out.write_text(json.dumps(report, indent=1) + "\n")
+print(f"gpu-check: wrote {out} ({total} s)")
+failed = [s["stage"] for s in stages if s["rc"] != 0]
+if failed:
+    print(f"gpu-check: FAILED stage(s): {', '.join(failed)}", file=sys.stderr)
+    sys.exit(1)
+PY
