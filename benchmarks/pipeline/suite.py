@@ -83,6 +83,25 @@ def _resolve(name_or_path: str, folder: str, kind: str) -> Path:
     return candidate
 
 
+def _check_train(train: Any, where: str) -> None:
+    """A row's source: real-lab, synthetic, refined, or refined:<a registered refiner>."""
+    if isinstance(train, str) and train.startswith("refined:"):
+        from refine.registry import list_refiners
+
+        name = train.split(":", 1)[1]
+        if name not in list_refiners():
+            raise UserError(
+                f"{where}: train {train!r} names no registered refiner; "
+                f"available: {', '.join(list_refiners())}"
+            )
+        return
+    if train not in TRAIN_SOURCES:
+        raise UserError(
+            f"{where}: train must be one of {', '.join(TRAIN_SOURCES)} or refined:<refiner>, "
+            f"got {train!r}"
+        )
+
+
 def load_suite(name_or_path: str = "table1") -> Suite:
     """Load a suite by name (benchmarks/suites/NAME.toml) or path, validating every row."""
     path = _resolve(name_or_path, "suites", "suite")
@@ -98,10 +117,7 @@ def load_suite(name_or_path: str = "table1") -> Suite:
         missing = [k for k in ("id", "label", "method", "train", "rs") if k not in r]
         if missing:
             raise UserError(f"{where}: missing key(s) {', '.join(missing)}")
-        if r["train"] not in TRAIN_SOURCES:
-            raise UserError(
-                f"{where}: train must be one of {', '.join(TRAIN_SOURCES)}, got {r['train']!r}"
-            )
+        _check_train(r["train"], where)
         if r["rs"] not in ("R", "S"):
             raise UserError(f"{where}: rs must be 'R' or 'S', got {r['rs']!r}")
         rows.append(SuiteRow(**r))
