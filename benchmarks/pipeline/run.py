@@ -31,6 +31,7 @@ from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, 
 from benchmarks.pipeline.suite import Suite, SuiteRow, row_params
 from benchmarks.reporting.results import SCHEMA, append_row, read_rows
 from estimators.base import UserError
+from torchkit.files import write_json_atomic
 
 PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
 
@@ -128,6 +129,9 @@ def run_suite(
     started = time.perf_counter()
     plan = _plan(suite, profile, opts, log)
     _prepare(plan, log)
+    # the report's title, order and file names travel with the results, not the suite's path
+    plan.results_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(plan.results_dir / "suite.json", suite.report_info())
     done = _done_keys(plan.results_dir)
     appended: list[dict[str, Any]] = []
     for seed in plan.seeds:
