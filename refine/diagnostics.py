@@ -165,16 +165,37 @@ def run_diagnostics(
     hw = tuple(config.input_hw)
     x, refined = refine_images(refiner, np.asarray(synthetic[rows_s]), hw, device, config.precision)
     real_hw = to_uint8(to_tensor(np.asarray(real[rows_r]), hw))
-    seed = config.seed
+    gaze = head = None
+    if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
+        gaze = np.asarray(gaze_pitchyaw_rad[rows_s], np.float64)
+        head = np.asarray(head_pitchyaw_rad[rows_s], np.float64)
+    return score_refined(x, refined, real_hw, config.seed, gaze, head)
+
+
+def score_refined(
+    x: np.ndarray,
+    refined: np.ndarray,
+    real: np.ndarray,
+    seed: int,
+    gaze: np.ndarray | None = None,
+    head: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Realism and label preservation of any refiner, from its output alone.
+
+    x, refined: (k, H, W) uint8 synthetic images and the refiner's output for them, row for row;
+    real: (m, H, W) uint8 real images at the same resolution; gaze, head: (k, 2) radians of x
+    (None: the gaze part is skipped). Returns the JSON-able dict described in the module doc.
+    """
+    hw = tuple(x.shape[1:])
     out: dict[str, Any] = {
-        "n_synthetic": int(len(rows_s)),
-        "n_real": int(len(rows_r)),
+        "n_synthetic": int(len(x)),
+        "n_real": int(len(real)),
         "resolution_hw": list(hw),
         "mean_abs_diff_grey": float(np.abs(refined.astype(np.float32) - x).mean()),
     }
     acc_syn, acc_ref = [], []
     for name, (_, accuracy) in CLASSIFIERS.items():
-        a, b = accuracy(real_hw, x, seed), accuracy(real_hw, refined, seed)
+        a, b = accuracy(real, x, seed), accuracy(real, refined, seed)
         out[f"realism_{name}_acc_real_vs_synthetic"] = a
         out[f"realism_{name}_acc_real_vs_refined"] = b
         acc_syn.append(a)
@@ -188,9 +209,7 @@ def run_diagnostics(
         if gap > 0
         else None
     )
-    if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
-        gaze = np.asarray(gaze_pitchyaw_rad[rows_s], np.float64)
-        head = np.asarray(head_pitchyaw_rad[rows_s], np.float64)
+    if gaze is not None and head is not None:
         out.update(gaze_errors(x, refined, gaze, head))
     else:
         out["gaze"] = "skipped: no synthetic gaze/head labels given"
@@ -200,3 +219,33 @@ def run_diagnostics(
         "gaze: ridge on 2x-pooled pixels + head pose trained on synthetic x"
     )
     return out
+
+
+def diagnose_refined(
+    synthetic: np.ndarray,
+    refined: np.ndarray,
+    real: np.ndarray,
+    *,
+    seed: int,
+    diag_n: int,
+    hw: tuple[int, int] = (35, 55),
+    gaze_pitchyaw_rad: np.ndarray | None = None,
+    head_pitchyaw_rad: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The diagnostics of any refiner from its stored output: (N, 36, 60) uint8 ``synthetic`` and
+    ``refined`` (row-aligned), (M, 36, 60) uint8 ``real``. Samples and resolution as
+    run_diagnostics (``diag_n`` rows of each, drawn with the same seed rule, resized to ``hw``),
+    so every refiner on a leaderboard is scored alike."""
+    rng = np.random.default_rng([seed, 2])
+    rows_s = np.sort(rng.choice(len(synthetic), min(diag_n, len(synthetic)), replace=False))
+    rows_r = np.sort(rng.choice(len(real), min(diag_n, len(real)), replace=False))
+
+    def at_hw(images: np.ndarray) -> np.ndarray:
+        return to_uint8(to_tensor(np.asarray(images), tuple(hw)))
+
+    gaze = head = None
+    if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
+        gaze = np.asarray(gaze_pitchyaw_rad[rows_s], np.float64)
+        head = np.asarray(head_pitchyaw_rad[rows_s], np.float64)
+    x, out = at_hw(synthetic[rows_s]), at_hw(refined[rows_s])
+    return score_refined(x, out, at_hw(real[rows_r]), seed, gaze, head)

@@ -105,3 +105,21 @@ def test_only_errors_raised_on_purpose_become_one_line():
     with pytest.raises(click.ClickException, match="bad.toml") as info:
         bad_input()
     assert info.value.exit_code == 2
+
+
+def test_report_and_check_find_the_latest_run(tmp_path, monkeypatch):
+    import os
+
+    from benchmarks.commands.report import latest_results
+
+    runs = tmp_path / "results" / "runs"
+    for i, name in enumerate(["old", "new"]):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "rows.jsonl").write_text("")
+        os.utime(runs / name / "rows.jsonl", (1000 + i, 1000 + i))
+    assert latest_results(runs) == runs / "new"
+    monkeypatch.chdir(tmp_path / "results")  # no results/runs here: one clear line, exit 2
+    base = tmp_path / "base.csv"
+    base.write_text("row_id,err_mean_deg\na,10.0\n")
+    r = CliRunner().invoke(main, ["check", "--baseline", str(base)])
+    assert r.exit_code == 2 and "no results under results/runs/" in r.output

@@ -340,7 +340,6 @@ def test_device_cpu_keeps_every_torch_stage_on_cpu_when_a_gpu_is_visible(tiny, m
 
     torch.cuda.is_available itself cannot be faked here: torch's own optimizer asks it and then
     initialises CUDA. So every module's resolve_device is replaced by one that sees a GPU."""
-    import benchmarks.pipeline.run as run_mod
     import estimators.cnn
     import refine.apply
     import refine.trainer
@@ -355,24 +354,21 @@ def test_device_cpu_keeps_every_torch_stage_on_cpu_when_a_gpu_is_visible(tiny, m
     for mod in (torchkit.device, estimators.cnn, refine.apply, refine.trainer):
         if hasattr(mod, "resolve_device"):
             monkeypatch.setattr(mod, "resolve_device", gpu_visible)
+    import benchmarks.pipeline.refiner_fit as refiner_fit
+
     seen = {}
-    real_train, real_refine = run_mod.train_stage, run_mod.refine_stage
+    real_fit = refiner_fit.fit_refined_store
 
-    def train_spy(*args, **kw):
-        seen["train"] = args[4]  # (synthetic, real, profile, seed, device, ...)
-        return real_train(*args, **kw)
+    def fit_spy(*args, **kw):  # the profile's identity refiner goes through the registry stage
+        seen["refiner"] = args[8]  # (name, synthetic, real, profile, seed, work, log, diag, device)
+        return real_fit(*args, **kw)
 
-    def refine_spy(*args, **kw):
-        seen["refine"] = kw.get("device")
-        return real_refine(*args, **kw)
-
-    monkeypatch.setattr(run_mod, "train_stage", train_spy)
-    monkeypatch.setattr(run_mod, "refine_stage", refine_spy)
+    monkeypatch.setattr(refiner_fit, "fit_refined_store", fit_spy)
     (tiny / "suite.toml").write_text(CNN_SUITE)
     (tiny / "profile.toml").write_text(CNN_PROFILE)
     r = run_cli(tiny, "--device", "cpu", "--precision", "fp32", "--no-report")
     assert r.exit_code == 0, r.output
-    assert seen == {"train": "cpu", "refine": "cpu"}
+    assert seen == {"refiner": "cpu"}
     assert asked and set(asked) == {"cpu"}  # no stage asked for "auto"
     by = {x["row_id"]: x["provenance"] for x in read_rows(tiny / "res")}
     assert by["cnn-refined"]["device"] == "cpu" and by["cnn-refined"]["precision"] == "fp32"

@@ -15,8 +15,9 @@ import numpy as np
 
 from benchmarks.datasets.store import open_store
 from benchmarks.reporting.results import error_summary, save_predictions
+from estimators.base import UserError
 from estimators.geometry import angular_error_deg
-from estimators.registry import create_estimator
+from estimators.registry import create_estimator, is_plugin_estimator
 
 
 def training_indices(
@@ -72,13 +73,16 @@ def fit_predict_row(
         estimator.set_params(precision=precision)
     if "progress" in own:  # a training bar per row only when asked (rows may run in parallel)
         estimator.set_params(progress=progress)
+    plugin = is_plugin_estimator(method)
     t0 = time.perf_counter()
-    estimator.fit(X, y)
+    _call(plugin, method, "fit", lambda: estimator.fit(X, y))
     fit_s = time.perf_counter() - t0
     X_test = test.eye_data()
     t0 = time.perf_counter()
-    pred = estimator.predict(X_test)
+    pred = _call(plugin, method, "predict", lambda: estimator.predict(X_test))
     predict_s = time.perf_counter() - t0
+    if plugin:
+        pred = checked_predictions(pred, len(test), method)
     true = np.asarray(test.gaze_pitchyaw_rad)
     err = angular_error_deg(pred.astype(np.float64), true.astype(np.float64))
     save_predictions(Path(preds_path), pred, true, err, np.asarray(test.subject))
@@ -93,3 +97,31 @@ def fit_predict_row(
         ),
         **error_summary(err),
     }
+
+
+def _call(plugin: bool, method: str, what: str, fn):
+    """Run a built-in's step as it is (its errors are bugs, with tracebacks); a plug-in's
+    failure becomes one line naming the plug-in."""
+    if not plugin:
+        return fn()
+    try:
+        return fn()
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001 - foreign code raises anything
+        raise UserError(
+            f"plug-in estimator {method!r}: {what}() failed: {type(e).__name__}: {e}"
+        ) from None
+
+
+def checked_predictions(pred: Any, n: int, method: str) -> np.ndarray:
+    """A plug-in's predictions as (n, 2) float32 pitch/yaw radians, or a one-line UserError."""
+    where = f"plug-in estimator {method!r}: predict()"
+    arr = np.asarray(pred)
+    if arr.shape != (n, 2):
+        raise UserError(f"{where} returned shape {arr.shape}, expected ({n}, 2)")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise UserError(f"{where} returned dtype {arr.dtype}, expected float pitch/yaw radians")
+    if not np.isfinite(arr).all():
+        raise UserError(f"{where} returned NaN or infinite values")
+    return arr.astype(np.float32, copy=False)

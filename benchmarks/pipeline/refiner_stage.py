@@ -2,20 +2,24 @@
 
 Each stage's output lives under a key = hash(its config + the checksums of its inputs), so a
 re-run finds finished work, and a killed refiner run resumes from its last checkpoint.
-A profile may set ``[refiner] kind = "identity"`` (the pipeline's dummy refiner, for fast tests):
-the "refined" store is then the synthetic images unchanged, and rows say so in their provenance.
+A profile's ``[refiner] kind`` (default ``simgan``) names the registered refiner that a bare
+``train = "refined"`` row means; ``kind = "identity"`` (the pipeline's dummy refiner, for fast
+tests) makes the "refined" store the synthetic images unchanged, and rows say so in their
+provenance. A row that names its refiner (``refined:<name>``) uses that one whatever the kind.
+Refiners other than SimGAN are fitted by refiner_fit.py.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets.store import Store, is_store, open_store, write_store
+from benchmarks.datasets.store import Store, is_store, open_store
 from estimators.base import UserError
-from torchkit.files import config_hash
+from torchkit.files import config_hash, write_json_atomic
 
 
 def refiner_settings(
@@ -36,10 +40,26 @@ def refiner_settings(
 
 
 def refiner_kind(profile: dict[str, Any]) -> str:
+    """The registered refiner a bare ``refined`` row means (the profile's kind; simgan)."""
+    from refine.registry import list_refiners
+
     kind = profile.get("refiner", {}).get("kind", "simgan")
-    if kind not in ("simgan", "identity"):
-        raise UserError(f"profile [refiner] kind must be 'simgan' or 'identity', got {kind!r}")
+    if kind not in list_refiners():
+        raise UserError(
+            f"profile [refiner] kind {kind!r} is not a registered refiner; "
+            f"available: {', '.join(list_refiners())}"
+        )
     return kind
+
+
+def refiner_name(train: str, profile: dict[str, Any]) -> str | None:
+    """The refiner behind a row's training source: ``refined:<name>`` -> name, ``refined`` ->
+    the profile's kind, anything else (real-lab, synthetic) -> None."""
+    if train == "refined":
+        return refiner_kind(profile)
+    if train.startswith("refined:"):
+        return train.split(":", 1)[1]
+    return None
 
 
 def train_stage(
@@ -54,13 +74,11 @@ def train_stage(
     threads: int | None = None,
     precision: str | None = None,
 ) -> Path | None:
-    """Train (or reuse, or resume) the refiner; returns its run directory (None for identity).
+    """Train (or reuse, or resume) the SimGAN refiner; returns its run directory.
 
     ``threads`` (torch threads, None: all cores) is part of the run's key: GAN training amplifies
     the last-bit differences that another thread count makes, so runs with different counts are
     different runs, never reused for one another."""
-    if refiner_kind(profile) == "identity":
-        return None
     from refine.config import RefinerConfig
     from refine.train import is_complete, train_refiner
     from torchkit.device import set_threads
@@ -96,7 +114,7 @@ def train_stage(
 
 
 def refine_stage(
-    run_dir: Path | None,
+    run_dir: Path,
     synthetic: Store,
     work_dir: Path,
     progress: bool,
@@ -105,17 +123,6 @@ def refine_stage(
 ) -> Store:
     """Refine every synthetic image with the trained refiner (streamed, resumable, cached), on
     ``device``, in the precision the refiner was trained in."""
-    if run_dir is None:  # identity refiner: a copy of the synthetic store, marked as such
-        out = work_dir / "stores" / "refined" / f"identity-{synthetic.checksum[7:19]}"
-        if not is_store(out):
-            write_store(
-                out,
-                **synthetic.arrays(),
-                source=f"{synthetic.source} (identity refiner)",
-                options={"refiner": "identity"},
-                overwrite=True,
-            )
-        return open_store(out)
     from benchmarks.pipeline.refine_store import refine_store
 
     out = work_dir / "stores" / "refined" / f"{run_dir.name}-{synthetic.checksum[7:19]}"
@@ -126,11 +133,9 @@ def refine_stage(
     return refine_store(run_dir, synthetic.path, out, device=device, progress=progress)
 
 
-def copy_refiner_outputs(run_dir: Path | None, dest: Path) -> list[str]:
+def copy_refiner_outputs(run_dir: Path, dest: Path) -> list[str]:
     """Copy the refiner's newest sample grid, loss curve and diagnostics into the results dir
     (the report reads only the results directory)."""
-    if run_dir is None:
-        return []
     dest.mkdir(parents=True, exist_ok=True)
     copied = []
     samples = sorted((run_dir / "samples").glob("*.png"))
@@ -148,3 +153,18 @@ def copy_refiner_outputs(run_dir: Path | None, dest: Path) -> list[str]:
             shutil.copyfile(src, dest / name)
             copied.append(name)
     return copied
+
+
+def copy_fit_summary(name: str, run_dir: Path, dest: Path) -> None:
+    """Write the refiner's fit.json and diagnostics.json into RESULTS/refiners/NAME/seedS/ (what
+    the refiner leaderboard reads), for any refiner: SimGAN's fit time is its run's wall time."""
+    dest.mkdir(parents=True, exist_ok=True)
+    diag = run_dir / "diagnostics.json"
+    if diag.is_file():
+        shutil.copyfile(diag, dest / "diagnostics.json")
+    if (run_dir / "fit.json").is_file():
+        shutil.copyfile(run_dir / "fit.json", dest / "fit.json")
+    elif (run_dir / "complete.json").is_file():  # SimGAN: training's own summary
+        done = json.loads((run_dir / "complete.json").read_text())
+        fit = {"refiner": name, "fit_s": done.get("wall_s"), "run_dir": str(run_dir)}
+        write_json_atomic(dest / "fit.json", fit)

@@ -2,8 +2,9 @@
 
 Every stage's output is keyed by a hash of its config and its inputs' checksums:
 - stores under WORK/stores/ (demo renders or converted datasets),
-- the refiner under WORK/refiner/<key>-seed<s>/ (resumes from its last checkpoint after a kill),
-- the refined store under WORK/stores/refined/,
+- SimGAN's run under WORK/refiner/<key>-seed<s>/ (resumes from its last checkpoint after a kill),
+  any other refiner's fit under WORK/refiner/<name>-<key>-seed<s>/,
+- each refiner's refined store under WORK/stores/refined/ (one per refiner a row names),
 - each (row, seed) result as one line in RESULTS/rows.jsonl plus RESULTS/preds/<...>.npz.
 A re-run skips every finished piece; a killed run resumes at the stage (and row) where it died.
 """
@@ -19,15 +20,18 @@ from typing import Any
 from benchmarks.pipeline.fit_row import fit_predict_row, training_indices
 from benchmarks.pipeline.provenance import config_hash, now_iso, provenance
 from benchmarks.pipeline.refiner_stage import (
+    copy_fit_summary,
     copy_refiner_outputs,
     refine_stage,
-    refiner_kind,
+    refiner_name,
+    refiner_settings,
     train_stage,
 )
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
 from benchmarks.pipeline.suite import Suite, SuiteRow, data_seed, row_params
 from benchmarks.reporting.results import SCHEMA, append_row, read_rows
 from estimators.base import UserError
+from torchkit.files import write_json_atomic
 
 PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
 
@@ -128,11 +132,14 @@ def run_suite(
     started = time.perf_counter()
     plan = _plan(suite, profile, opts, log)
     _prepare(plan, log)
+    # the report's title, order and file names travel with the results, not the suite's path
+    plan.results_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(plan.results_dir / "suite.json", suite.report_info())
     done = _done_keys(plan.results_dir)
     appended: list[dict[str, Any]] = []
     for seed in plan.seeds:
-        stores, refiner_run = _seed_stores(plan, seed, log)
-        tasks = _pending_tasks(plan, stores, refiner_run, seed, done)
+        stores, refiners = _seed_stores(plan, seed, log)
+        tasks = _pending_tasks(plan, stores, refiners, seed, done)
         if not tasks:
             log(f"seed {seed}: every row already scored (cached)")
             continue
@@ -205,35 +212,65 @@ def _prepare(plan: _Plan, log: Callable[[str], None]) -> None:
     log(f"prepare: {sizes} ({time.perf_counter() - t0:.0f} s)")
 
 
-def _seed_stores(plan: _Plan, seed: int, log: Callable[[str], None]) -> tuple[dict, Any]:
-    """The seed's stores: the prepared ones plus, when a row needs it, this seed's refined store."""
+def _seed_stores(plan: _Plan, seed: int, log: Callable[[str], None]) -> tuple[dict, dict]:
+    """The seed's stores: the prepared ones plus, under each ``refined...`` source a row names,
+    that refiner's refined store (each refiner fitted once per seed). Also returns source ->
+    the refiner description the rows' train_dataset carries."""
     stores = dict(plan.sources.stores)
-    if not any(r.train == "refined" for r in plan.rows):
-        return stores, None
+    wanted = {r.train: refiner_name(r.train, plan.profile) for r in plan.rows}
+    by_name: dict[str, tuple[Any, str]] = {}  # refiner -> (store, description), once per seed
+    described = {}
+    for train, name in wanted.items():
+        if name is None:
+            continue
+        if name not in by_name:
+            by_name[name] = _refined_store(plan, name, seed, stores, log)
+        stores[train], described[train] = by_name[name]
+    return stores, described
+
+
+def _refined_store(
+    plan: _Plan, name: str, seed: int, stores: dict, log: Callable[[str], None]
+) -> tuple[Any, str]:
+    """(refined store, description) of one refiner for one seed, fitted or found in the cache."""
     t0 = time.perf_counter()
     opts = plan.opts
-    refiner_run = train_stage(
-        stores["synthetic"],
-        stores["real-unlabeled"],
-        plan.profile,
-        seed,
-        plan.device,
-        plan.work_dir,
-        opts.progress,
-        log,
-        threads=plan.threads,
-        precision=opts.precision,
-    )
-    stores["refined"] = refine_stage(
-        refiner_run, stores["synthetic"], plan.work_dir, opts.progress, log, device=plan.device
-    )
-    copy_refiner_outputs(refiner_run, plan.results_dir / "refiner" / f"seed{seed}")
-    log(f"refiner stages for seed {seed}: {time.perf_counter() - t0:.0f} s")
-    return stores, refiner_run
+    synthetic, real = stores["synthetic"], stores["real-unlabeled"]
+    if name == "simgan":  # its own cached stages: same keys as ever, so the baselines hold
+        run_dir = train_stage(
+            synthetic,
+            real,
+            plan.profile,
+            seed,
+            plan.device,
+            plan.work_dir,
+            opts.progress,
+            log,
+            threads=plan.threads,
+            precision=opts.precision,
+        )
+        store = refine_stage(
+            run_dir, synthetic, plan.work_dir, opts.progress, log, device=plan.device
+        )
+        copy_refiner_outputs(run_dir, plan.results_dir / "refiner" / f"seed{seed}")
+        desc = run_dir.name
+    else:
+        from benchmarks.pipeline.refiner_fit import fit_refined_store
+        from refine.config import RefinerConfig
+
+        # scored like SimGAN's run: the profile's diag_n and input_hw (RefinerConfig's defaults)
+        diag = RefinerConfig.from_dict(refiner_settings(plan.profile, seed, plan.device)).to_dict()
+        store, run_dir = fit_refined_store(
+            name, synthetic, real, plan.profile, seed, plan.work_dir, log, diag, plan.device
+        )
+        desc = f"{name} ({run_dir.name})"
+    copy_fit_summary(name, run_dir, plan.results_dir / "refiners" / name / f"seed{seed}")
+    log(f"refiner {name} for seed {seed}: {time.perf_counter() - t0:.0f} s")
+    return store, desc
 
 
 def _pending_tasks(
-    plan: _Plan, stores: dict, refiner_run: Any, seed: int, done: set[str]
+    plan: _Plan, stores: dict, refiners: dict[str, str], seed: int, done: set[str]
 ) -> list[_Task]:
     """The seed's (row, seed) cells whose result is not in rows.jsonl yet."""
     n_train = plan.profile["train"].get("n_train")
@@ -253,14 +290,14 @@ def _pending_tasks(
             "seed": seed,
             "data_mode": plan.opts.data_mode,
             "pipeline": PIPELINE_VERSION,
-            "refiner": refiner_kind(plan.profile) if r.train == "refined" else None,
+            "refiner": refiner_name(r.train, plan.profile),
             # float sums (and so the numbers) depend on the thread count
             "threads": plan.row_threads,
         }
         key = config_hash(config)
         if key in done:
             continue
-        identity = _row_identity(plan, r, params, train_store, seed, key, refiner_run)
+        identity = _row_identity(plan, r, params, train_store, seed, key, refiners.get(r.train))
         tasks.append(_Task(r, train_store, idx, config, identity))
     return tasks
 
@@ -326,12 +363,13 @@ def _finished_row(task: _Task, measured: dict[str, Any], seed: int) -> dict[str,
 
 
 def _row_identity(
-    plan: _Plan, r: SuiteRow, params, train_store, seed: int, key: str, refiner_run
+    plan: _Plan, r: SuiteRow, params, train_store, seed: int, key: str, refiner: str | None
 ) -> dict[str, Any]:
-    """What a result row says about what ran; the measurements and provenance join it later."""
+    """What a result row says about what ran; the measurements and provenance join it later.
+    ``refiner``: the description of the row's refiner (None: the row trains on no refiner)."""
     train_desc = f"{train_store.source} ({len(train_store):,} pool, {train_store.checksum[7:19]})"
-    if r.train == "refined":
-        train_desc += f"; refiner {refiner_run.name if refiner_run else 'identity'}"
+    if refiner is not None:
+        train_desc += f"; refiner {refiner}"
     return {
         "schema": SCHEMA,
         "suite": plan.suite.name,
@@ -340,6 +378,7 @@ def _row_identity(
         "method": r.method,
         "params": params,
         "train_source": r.train,
+        "refiner": refiner_name(r.train, plan.profile),
         "train_scale": r.train_scale,
         "train_dataset": train_desc,
         "test_source": plan.sources.describe("test"),

@@ -48,9 +48,10 @@ def roles_for(train_sources: set[str]) -> set[str]:
     need = {"test"}
     if "real-lab" in train_sources:
         need.add("real-lab")
-    if train_sources & {"synthetic", "refined"}:
+    refined = any(t == "refined" or t.startswith("refined:") for t in train_sources)
+    if "synthetic" in train_sources or refined:
         need.add("synthetic")
-    if "refined" in train_sources:
+    if refined:  # every refiner fits on the synthetic and the unlabelled real images
         need.add("real-unlabeled")
     return need
 

@@ -42,14 +42,40 @@ class SuiteRow:
         return asdict(self)
 
 
+REPORT_LAYOUTS = ("table1", "leaderboard")
+
+
 @dataclass(frozen=True)
 class Suite:
+    """A suite file. Report keys of ``[suite]``: ``report`` (file stem of the report,
+    default "table1"), ``layout`` ("table1": the paper's table; "leaderboard": refiners ranked
+    against ``baseline``), ``baseline`` (the leaderboard's control refiner, default "identity"),
+    ``paired`` (table1: [a, b] row-id pairs compared over test people)."""
+
     name: str
     title: str
     test: str
     reference: str
     rows: tuple[SuiteRow, ...]
     path: Path
+    report: str = "table1"
+    layout: str = "table1"
+    baseline: str = "identity"
+    paired: tuple[tuple[str, str], ...] = ()
+
+    def report_info(self) -> dict[str, Any]:
+        """What `bench report` needs from the suite, saved beside the results (suite.json), so
+        a report never reloads the suite (a suite given as a path would lose its order)."""
+        ids = [r.id for r in self.rows if not r.extra] + [r.id for r in self.rows if r.extra]
+        return {
+            "name": self.name,
+            "title": self.title,
+            "report": self.report,
+            "layout": self.layout,
+            "baseline": self.baseline,
+            "paired": [list(p) for p in self.paired],
+            "row_order": ids,
+        }
 
     def row(self, row_id: str) -> SuiteRow:
         for r in self.rows:
@@ -83,6 +109,25 @@ def _resolve(name_or_path: str, folder: str, kind: str) -> Path:
     return candidate
 
 
+def _check_train(train: Any, where: str) -> None:
+    """A row's source: real-lab, synthetic, refined, or refined:<a registered refiner>."""
+    if isinstance(train, str) and train.startswith("refined:"):
+        from refine.registry import list_refiners
+
+        name = train.split(":", 1)[1]
+        if name not in list_refiners():
+            raise UserError(
+                f"{where}: train {train!r} names no registered refiner; "
+                f"available: {', '.join(list_refiners())}"
+            )
+        return
+    if train not in TRAIN_SOURCES:
+        raise UserError(
+            f"{where}: train must be one of {', '.join(TRAIN_SOURCES)} or refined:<refiner>, "
+            f"got {train!r}"
+        )
+
+
 def load_suite(name_or_path: str = "table1") -> Suite:
     """Load a suite by name (benchmarks/suites/NAME.toml) or path, validating every row."""
     path = _resolve(name_or_path, "suites", "suite")
@@ -98,10 +143,7 @@ def load_suite(name_or_path: str = "table1") -> Suite:
         missing = [k for k in ("id", "label", "method", "train", "rs") if k not in r]
         if missing:
             raise UserError(f"{where}: missing key(s) {', '.join(missing)}")
-        if r["train"] not in TRAIN_SOURCES:
-            raise UserError(
-                f"{where}: train must be one of {', '.join(TRAIN_SOURCES)}, got {r['train']!r}"
-            )
+        _check_train(r["train"], where)
         if r["rs"] not in ("R", "S"):
             raise UserError(f"{where}: rs must be 'R' or 'S', got {r['rs']!r}")
         rows.append(SuiteRow(**r))
@@ -111,6 +153,12 @@ def load_suite(name_or_path: str = "table1") -> Suite:
         raise UserError(f"{path}: duplicate row id(s) {', '.join(dupes)}")
     if not rows:
         raise UserError(f"{path}: the suite has no [[rows]]")
+    layout = head.get("layout", "table1")
+    if layout not in REPORT_LAYOUTS:
+        raise UserError(f"{path}: [suite] layout must be one of {', '.join(REPORT_LAYOUTS)}")
+    paired = head.get("paired", [])
+    if not all(isinstance(p, list) and len(p) == 2 for p in paired):
+        raise UserError(f"{path}: [suite] paired must be a list of [row_a, row_b] pairs")
     return Suite(
         name=head.get("name", path.stem),
         title=head.get("title", path.stem),
@@ -118,6 +166,10 @@ def load_suite(name_or_path: str = "table1") -> Suite:
         reference=head.get("reference", ""),
         rows=tuple(rows),
         path=path,
+        report=str(head.get("report", "table1")),
+        layout=layout,
+        baseline=str(head.get("baseline", "identity")),
+        paired=tuple((str(a), str(b)) for a, b in paired),
     )
 
 

@@ -1,8 +1,11 @@
-"""`bench report`: Table 1 from the results directory alone (rows.jsonl + preds/ + refiner/).
+"""`bench report`: a suite's report from the results directory alone (rows.jsonl + preds/ +
+refiner/ + suite.json).
 
-Writes table1.md (the table, % within 7 degrees, provenance), table1.csv, error_curves.png
-(fraction of test images within d degrees) and a copy of the refiner's sample grid.
-Nothing is retrained or re-read from the datasets.
+For Table 1 writes table1.md (the table, % within 7 degrees, provenance), table1.csv,
+error_curves.png (fraction of test images within d degrees) and a copy of the refiner's sample
+grid; a suite with ``layout = "leaderboard"`` (refiners.toml) gets the refiner leaderboard
+(benchmarks/reporting/leaderboard.py) under its own file names. Title, row order and file names
+come from the suite (suite.json). Nothing is retrained or re-read from the datasets.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.reporting.curves import plot_curves
 from benchmarks.reporting.results import (
     latest_rows,
-    load_errors,
     load_errors_by_subject,
     read_rows,
 )
 from benchmarks.reporting.stats import paired_subject_test, subject_bootstrap_ci
+from benchmarks.reporting.suite_info import report_info, suite_order
 from estimators.base import UserError
 
 BOOTSTRAP = 1000
@@ -32,7 +36,7 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
     by_id: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_id.setdefault(r["row_id"], []).append(r)
-    order = _suite_order(rows)
+    order = suite_order(results_dir, rows)
     records = []
     for row_id in sorted(by_id, key=lambda i: order.get(i, len(order))):
         group = sorted(by_id[row_id], key=lambda r: r["seed"])
@@ -103,21 +107,6 @@ def paired_tests(results_dir: Path, pairs: list[tuple[str, str]]) -> list[dict[s
     return out
 
 
-PAIRED = [("cnn-synthetic", "cnn-refined"), ("cnn-synthetic-4x", "cnn-refined-4x")]
-
-
-def _suite_order(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Paper rows in the suite file's order, then extras; falls back to file order."""
-    try:
-        from benchmarks.pipeline.suite import load_suite
-
-        suite = load_suite(rows[0]["suite"]) if rows else None
-        ids = [r.id for r in suite.rows if not r.extra] + [r.id for r in suite.rows if r.extra]
-    except (ValueError, FileNotFoundError):
-        ids = list(dict.fromkeys(r["row_id"] for r in rows))
-    return {row_id: i for i, row_id in enumerate(ids)}
-
-
 TRAIN_NAMES = {
     "real": {
         "real-lab": "UT Multiview",
@@ -179,7 +168,7 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
             f"| {label} | {train} | {r.rs} | {ours} | {_fmt(r.ci95_lo_deg)}–{_fmt(r.ci95_hi_deg)} "
             f"| {_fmt(r.paper_err_deg)} | {delta} | {r.n_seeds} |"
         )
-    tests = paired_tests(results_dir, PAIRED)
+    tests = paired_tests(results_dir, [tuple(p) for p in report_info(results_dir)["paired"]])
     if tests:
         lines += [
             "",
@@ -236,55 +225,32 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
     return "\n".join(lines)
 
 
-def plot_curves(results_dir: Path, df: pd.DataFrame, out: Path, demo: bool) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = latest_rows(read_rows(results_dir))
-    d = np.linspace(0, 40, 161)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    colors = plt.get_cmap("tab20").colors  # 20 distinct colours: Table 1 plus extras
-    for i, rec in enumerate(df.itertuples()):
-        errs = [load_errors(results_dir, r) for r in rows if r["row_id"] == rec.row_id]
-        errs = [e for e in errs if e is not None]
-        if not errs:
-            continue
-        frac = np.mean([(e[None, :] <= d[:, None]).mean(1) for e in errs], axis=0)
-        ax.plot(
-            d,
-            100 * frac,
-            label=f"{rec.label} ({rec.err_mean_deg:.1f}°)",
-            linestyle="--" if rec.extra else "-",
-            color=colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20],
-        )
-    ax.axvline(7, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("angular error d (degrees)")
-    ax.set_ylabel("test images with error ≤ d (%)")
-    ax.set_title("Cumulative error curves" + (" — DEMO domain, not MPIIGaze" if demo else ""))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="lower right")
-    fig.tight_layout()
-    tmp = out.with_name(f".{out.name}")
-    fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    tmp.replace(out)
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}")
+    write(tmp)
+    tmp.replace(path)
 
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, Path]:
-    """Write table1.md, table1.csv, error_curves.png (+ refiner_samples.png) into out_dir."""
+    """Write STEM.md, STEM.csv, error_curves.png (+ refiner_samples.png) into out_dir, where
+    STEM and the layout come from the suite (table1 for SimGAN's Table 1, refiners for the
+    refiner leaderboard)."""
     results_dir = Path(results_dir)
     out_dir = Path(out_dir) if out_dir else results_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     df = aggregate(results_dir)
     if df.empty:
         raise UserError(f"{results_dir}: rows.jsonl holds no result rows")
+    info = report_info(results_dir)
+    stem = info["report"]
+    if info["layout"] == "leaderboard":
+        from benchmarks.reporting.leaderboard import leaderboard_columns
+
+        df = leaderboard_columns(df, results_dir, info)
     demo = df["data_mode"].iloc[0] == "demo"
     written = {}
-    csv_path = out_dir / "table1.csv"
-    df.to_csv(csv_path.with_name(".table1.csv"), index=False, float_format="%.4f")
-    csv_path.with_name(".table1.csv").replace(csv_path)
+    csv_path = out_dir / f"{stem}.csv"
+    _atomic_write(csv_path, lambda p: df.to_csv(p, index=False, float_format="%.4f"))
     written["csv"] = csv_path
     figures = {"Cumulative error curves": "error_curves.png"}
     plot_curves(results_dir, df, out_dir / "error_curves.png", demo)
@@ -296,8 +262,13 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
             shutil.copyfile(grids[0], dest)
         figures["Refiner samples (synthetic | refined | |refined − synthetic| | real)"] = dest.name
         written["samples"] = dest
-    md = out_dir / "table1.md"
-    md.with_name(".table1.md").write_text(render_markdown(df, results_dir, figures))
-    md.with_name(".table1.md").replace(md)
+    if info["layout"] == "leaderboard":
+        from benchmarks.reporting.leaderboard import render_leaderboard
+
+        text = render_leaderboard(df, results_dir, figures, info)
+    else:
+        text = render_markdown(df, results_dir, figures)
+    md = out_dir / f"{stem}.md"
+    _atomic_write(md, lambda p: p.write_text(text))
     written["markdown"] = md
     return written

@@ -1,0 +1,147 @@
+"""The pipeline's stage for every registered refiner other than SimGAN: fit, refine, score.
+
+SimGAN keeps its own two stages (refiner_stage.py: a trained run directory, then a streamed
+refinement), so its cache keys and the smoke baseline do not move. Every other refiner, built-in
+or plug-in, goes through :func:`fit_refined_store`: fitted once per seed on the synthetic and the
+real-unlabelled stores, applied to the whole synthetic store a chunk at a time (resumable, like
+SimGAN's refinement), and scored by the same diagnostics as SimGAN (realism, label preservation).
+
+The refined store lives under WORK/stores/refined/<name>-<key>-seed<s>, and the refiner's fit
+time, fitted parameters and diagnostics under WORK/refiner/<name>-<key>-seed<s>/, where
+key = hash(refiner name, its params, the two input checksums, the seed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.writer import StoreWriter
+from benchmarks.pipeline.provenance import config_hash
+from refine.registry import checked_fit, checked_transform, create_refiner
+from torchkit.files import write_json_atomic
+
+LABELS = ("gaze_pitchyaw_rad", "head_pitchyaw_rad", "subject", "eye")  # copied untouched
+CHUNK = 4096  # images per transform() call and per resumable commit
+
+
+def refiner_params(name: str, profile: dict[str, Any]) -> dict[str, Any]:
+    """A refiner's params: the profile's ``[refiners.NAME]`` table (empty: its defaults)."""
+    return dict(profile.get("refiners", {}).get(name, {}))
+
+
+def _fitted_attributes(refiner: Any) -> dict[str, Any]:
+    """The learned scalars (attributes ending in '_') a refiner reports, for fit.json."""
+    out = {}
+    for k, v in vars(refiner).items():
+        if k.endswith("_") and not k.startswith("_") and isinstance(v, (int, float, str, bool)):
+            out[k] = v
+    return out
+
+
+def fit_refined_store(
+    name: str,
+    synthetic: Store,
+    real: Store,
+    profile: dict[str, Any],
+    seed: int,
+    work_dir: Path,
+    log: Callable[[str], None],
+    diag: dict[str, Any],
+    device: str = "cpu",
+) -> tuple[Store, Path]:
+    """(the refined store, the refiner's run dir) for refiner ``name`` and this seed, cached.
+
+    ``diag``: {"diag_n", "input_hw"} of the diagnostics, as SimGAN's run uses them. A refiner
+    whose params include ``seed`` gets the run's seed (each seed is a fresh fit), and one whose
+    params include ``device`` gets the run's device (not part of the key, like SimGAN's)."""
+    params = refiner_params(name, profile)
+    key = config_hash(
+        {
+            "refiner": name,
+            "params": params,
+            "synthetic": synthetic.checksum,
+            "real": real.checksum,
+            "seed": seed,
+        }
+    )
+    run_dir = work_dir / "refiner" / f"{name}-{key}-seed{seed}"
+    out = work_dir / "stores" / "refined" / f"{name}-{key}-seed{seed}"
+    if is_store(out) and (run_dir / "diagnostics.json").is_file():
+        log(f"refiner {name}: reusing {out}")
+        return open_store(out), run_dir
+    refiner = create_refiner(name, **params)
+    if "seed" in refiner.get_params():
+        refiner.set_params(seed=seed)
+    if "device" in refiner.get_params():
+        refiner.set_params(device=device)
+    log(f"refiner {name}: fitting on {len(synthetic):,} synthetic, {len(real):,} real images")
+    t0 = time.perf_counter()
+    checked_fit(
+        refiner,
+        name,
+        synthetic.images,
+        real.images,
+        synthetic_gaze_pitchyaw_rad=synthetic.gaze_pitchyaw_rad,
+        synthetic_head_pitchyaw_rad=synthetic.head_pitchyaw_rad,
+    )
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    store = _write_refined(refiner, name, synthetic, out, key)
+    transform_s = time.perf_counter() - t0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fit = {
+        "refiner": name,
+        "params": json.loads(json.dumps(refiner.get_params(), default=str)),
+        "fitted": _fitted_attributes(refiner),
+        "seed": seed,
+        "fit_s": fit_s,
+        "transform_s": transform_s,
+        "key": key,
+    }
+    write_json_atomic(run_dir / "fit.json", fit)
+    log(f"refiner {name}: fit {fit_s:.1f} s, refined in {transform_s:.1f} s; scoring realism")
+    from refine.diagnostics import diagnose_refined
+
+    diagnostics = diagnose_refined(
+        synthetic.images,
+        store.images,
+        real.images,
+        seed=seed,
+        diag_n=int(diag["diag_n"]),
+        hw=tuple(diag["input_hw"]),
+        gaze_pitchyaw_rad=synthetic.gaze_pitchyaw_rad,
+        head_pitchyaw_rad=synthetic.head_pitchyaw_rad,
+    )
+    write_json_atomic(run_dir / "diagnostics.json", diagnostics)
+    return store, run_dir
+
+
+def _write_refined(refiner: Any, name: str, synthetic: Store, out: Path, key: str) -> Store:
+    """Stream the synthetic store through ``transform`` into ``out`` (labels copied untouched);
+    a killed run continues at its last committed chunk."""
+    if is_store(out):
+        return open_store(out)
+    n = len(synthetic)
+    writer = StoreWriter(
+        out,
+        n,
+        source=f"{synthetic.source} ({name} refiner)",
+        key=key,
+        extra={"refiner": {"name": name, "key": key, "input_checksum": synthetic.checksum}},
+    )
+    with writer:
+        for start in range(writer.n_done, n, CHUNK):
+            stop = min(start + CHUNK, n)
+            images = np.ascontiguousarray(synthetic.images[start:stop])
+            refined = checked_transform(refiner, name, images)
+            labels = {f: np.asarray(getattr(synthetic, f)[start:stop]) for f in LABELS}
+            writer.write(start, images=refined, **labels)
+            writer.commit(stop)
+        return writer.finalize()

@@ -1,0 +1,82 @@
+"""SimGAN behind the refiner contract: ``fit`` trains (refine.train), ``transform`` refines
+(refine.apply), with the run directory's checkpoints, resume and diagnostics kept.
+
+The pipeline does not go through ``transform`` for SimGAN: it keeps its own cached path
+(benchmarks/pipeline/refiner_stage.py), which streams the whole synthetic store through the
+trained refiner and resumes a killed refinement. This class is what a user (or a plug-in test)
+calls on plain arrays, and it is the same training underneath.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from refine.base import BaseRefiner
+
+
+def simgan_config(config: dict[str, Any] | None):
+    """A RefinerConfig from a (partial) dict; a ``preset`` key starts from that preset."""
+    from refine.config import RefinerConfig
+
+    cfg = dict(config or {})
+    preset = cfg.pop("preset", None)
+    return RefinerConfig.preset(preset, **cfg) if preset else RefinerConfig.from_dict(cfg)
+
+
+class SimGANRefiner(BaseRefiner):
+    """The SimGAN refiner (Shrivastava et al. 2017).
+
+    config: RefinerConfig fields (and optionally ``preset``), e.g. ``{"preset": "smoke"}``.
+    run_dir: where the run lives (checkpoints, samples, diagnostics); None: a new temporary
+        directory. A run_dir holding a finished or partial run of the same config is reused or
+        resumed, not retrained.
+    device: where R is applied by ``transform`` ("auto" | "cpu" | "cuda[:i]").
+    progress: a training bar.  batch_size: images per refinement batch.
+    """
+
+    def __init__(
+        self,
+        config: dict[str, Any] | None = None,
+        run_dir: str | None = None,
+        device: str = "auto",
+        progress: bool = False,
+        batch_size: int = 256,
+    ):
+        self.config = config
+        self.run_dir = run_dir
+        self.device = device
+        self.progress = progress
+        self.batch_size = batch_size
+
+    def _fit(self, synthetic: np.ndarray, real: np.ndarray, **info: Any) -> None:
+        from refine.train import train_refiner
+
+        run_dir = Path(self.run_dir or tempfile.mkdtemp(prefix="gazebench-simgan-"))
+        resume = run_dir.is_dir() and any(run_dir.iterdir())
+        self.summary_ = train_refiner(
+            synthetic,
+            real,
+            simgan_config(self.config),
+            run_dir,
+            resume=resume,
+            progress=self.progress,
+            synthetic_gaze_pitchyaw_rad=info.get("synthetic_gaze_pitchyaw_rad"),
+            synthetic_head_pitchyaw_rad=info.get("synthetic_head_pitchyaw_rad"),
+        )
+        self.run_dir_ = run_dir
+
+    def _transform(self, images: np.ndarray) -> np.ndarray:
+        from refine.apply import iter_refined, load_refiner
+
+        if not hasattr(self, "refiner_"):
+            self.refiner_ = load_refiner(self.run_dir_, self.device)
+        out = np.empty(images.shape, np.uint8)
+        for start, refined in iter_refined(
+            self.refiner_, images, batch_size=self.batch_size, device=self.device
+        ):
+            out[start : start + len(refined)] = refined
+        return out
