@@ -15,7 +15,8 @@ _REGISTRY: dict[str, str] = {
     "knn": "estimators.knn:KNNGaze",
     "svr": "estimators.svr:SVRGaze",
     "rf": "estimators.rf:RFGaze",
-    "alr": "estimators.alr:ALRGaze",
+    "alr": "estimators.alr:ALRGaze",  # Lu et al. 2014, signed sparse weights
+    "alr-nnls": "estimators.alr_nnls:ALRNNLSGaze",  # non-negative (convex-hull) variant
     "cnn": "estimators.cnn:GazeCNN",  # "cnn:<timm model>" passes backbone=<timm model>
 }
 

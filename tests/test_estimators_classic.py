@@ -5,7 +5,7 @@ import pytest
 
 from benchmarks.datasets.demo import render_domain
 from estimators import EyeData
-from estimators.alr import ALRGaze, simplex_weights
+from estimators.alr_nnls import ALRNNLSGaze, simplex_weights
 from estimators.augment import augment_batch, parse_augment, preprocess
 from estimators.features import FEATURES, eye_features, image_features, subsample_rows
 from estimators.rf import RFGaze
@@ -73,7 +73,7 @@ def test_simplex_weights_recover_a_convex_combination():
 
 def test_alr_reproduces_training_gaze_on_training_images(wild_60):
     X, y = wild_60
-    est = ALRGaze(n_neighbors=5).fit(X, y)
+    est = ALRNNLSGaze(n_neighbors=5).fit(X, y)
     err = np.abs(est.predict(X[:10]) - y[:10]).max()
     assert err < 1e-3  # each training image is its own best (weight-1) reconstruction
     assert est.get_params()["n_neighbors"] == 5 and est.n_train_used_ == 60
