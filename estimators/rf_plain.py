@@ -1,9 +1,9 @@
-"""Random-forest gaze regression on eye-image features with head pose (Table 1's RF row).
+"""Random forest (plain), "rf-plain": one scikit-learn forest on eye-image features + head pose.
 
-Sugano et al.'s (CVPR 2014) forest clusters head poses and grows one tree per cluster on pixel-pair
-splits of a 15x9 eye image; MPIIGaze re-ran it. Here the documented default is a plain
-multi-output scikit-learn forest over the same kind of small image feature with head pose
-appended (trees split on single features, which head pose is one of). No torch import here.
+Not Sugano et al.'s (CVPR 2014) head-pose-clustered forest (that is ``estimators.rf``, registry
+name "rf"): a single multi-output forest over a small image feature with head pose appended
+(trees split on single features, which head pose is one of). Kept as an ablation of the
+clustering. No torch import here.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from estimators.base import EyeData, GazeEstimator
 from estimators.features import eye_features, subsample_rows
 
 
-class RFGaze(GazeEstimator):
-    """Random forest regressor predicting (pitch, yaw) jointly.
+class PlainRFGaze(GazeEstimator):
+    """Plain random forest regressor predicting (pitch, yaw) jointly.
 
     n_estimators, max_features, min_samples_leaf, max_depth: scikit-learn's forest parameters.
     feature, pixels_hw: see :func:`estimators.features.eye_features` (head pose is appended

@@ -8,7 +8,7 @@ from estimators import EyeData
 from estimators.alr_nnls import ALRNNLSGaze, simplex_weights
 from estimators.augment import augment_batch, parse_augment, preprocess
 from estimators.features import FEATURES, eye_features, image_features, subsample_rows
-from estimators.rf import RFGaze
+from estimators.rf_plain import PlainRFGaze
 from estimators.svr import SVRGaze
 
 
@@ -88,7 +88,7 @@ def test_scaling_strategies_are_params_and_are_used(wild_60):
     assert nys.model_.steps[1][1].n_components == 10
     with pytest.raises(ValueError, match="strategy must be one of subsample, nystroem"):
         SVRGaze(strategy="exact").fit(X, y)
-    assert RFGaze(n_estimators=3, max_train_samples=30).fit(X, y).n_train_used_ == 30
+    assert PlainRFGaze(n_estimators=3, max_train_samples=30).fit(X, y).n_train_used_ == 30
 
 
 def test_augment_options():
