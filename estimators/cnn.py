@@ -160,9 +160,7 @@ class GazeCNN(GazeEstimator):
         self.epochs_ = self._epochs_for(len(y))
         with torch.random.fork_rng(devices=[]), deterministic():
             torch.manual_seed(seed)  # weight init; fork_rng leaves the caller's RNG untouched
-            net = build_net(self.backbone, self.padding, self.head_pose, self.width).to(
-                self.device_
-            )
+            net = self._build_net(y).to(self.device_)
             if self.bf16_:
                 net = net.to(memory_format=torch.channels_last)
             result = fit_net(
@@ -175,8 +173,15 @@ class GazeCNN(GazeEstimator):
         self.net_ = net
         self.history_ = result["history"]
         self.best_epoch_ = result["best_epoch"]
+        # rows the weights were fitted on; the validation rows only pick the epoch
+        self.n_train_used_ = len(y) - int(round(len(y) * self.val_fraction))
         self.train_images_per_s_ = result["train_images_per_s"]
         self.is_fitted_ = True
+
+    def _build_net(self, y: np.ndarray) -> nn.Module:
+        """The untrained network (called under the fit seed); y (n, 2) pitch/yaw radians lets a
+        subclass initialise its output layer. Subclasses with another network override this."""
+        return build_net(self.backbone, self.padding, self.head_pose, self.width)
 
     def _epochs_for(self, n_rows: int) -> int:
         """Epochs to run: ``epochs``, or, when ``train_samples`` is set, the epochs that show the

@@ -21,8 +21,11 @@ _REGISTRY: dict[str, str] = {
     "mean": "estimators.mean:MeanGaze",
     "knn": "estimators.knn:KNNGaze",
     "svr": "estimators.svr:SVRGaze",
-    "rf": "estimators.rf:RFGaze",
-    "alr": "estimators.alr:ALRGaze",
+    "rf": "estimators.rf:RFGaze",  # Sugano et al. 2014, head-pose-clustered
+    "rf-plain": "estimators.rf_plain:PlainRFGaze",  # one forest, no clustering
+    "alr": "estimators.alr:ALRGaze",  # Lu et al. 2014, signed sparse weights
+    "alr-nnls": "estimators.alr_nnls:ALRNNLSGaze",  # non-negative (convex-hull) variant
+    "mpiigaze-cnn": "estimators.multimodal_cnn:MultimodalGazeCNN",  # Zhang et al. 2015
     "cnn": "estimators.cnn:GazeCNN",  # "cnn:<timm model>" passes backbone=<timm model>
 }
 ESTIMATOR_METHODS = ("fit", "predict", "get_params", "set_params")

@@ -1,9 +1,10 @@
 """Demo-domain accuracy: every estimator trained on 4,000 `wild` images, tested on 600 others.
 
 The mean-gaze predictor scores about 10.4 deg here. Measured (seeds below, fp32/bf16 CPU):
-kNN 4.95, SVR 3.36, ALR 4.08, RF 5.4, CNN (test-size settings) 4.2. Each method must beat a
-fraction of the mean predictor's error; 0.5 for all but RF, whose plain forest on the 135-pixel
-feature plateaus near 0.52 on this domain at this size, so it gets 0.6 (see README, Estimators).
+kNN 4.95, SVR 3.36, ALR (Lu) 8.0, ALR-NNLS 4.08, clustered RF 5.97 (the plain forest 5.4),
+CNN (test-size settings) 4.46. Each method must beat a fraction of the mean predictor's error;
+0.5 for most; RF gets 0.6 (it plateaus near 0.52-0.58 on this domain at this size) and ALR 0.85
+(below).
 """
 
 import numpy as np
@@ -24,9 +25,13 @@ PARAMS = {
     "svr": {},
     "rf": {"n_jobs": 2},
     "alr": {},
+    "alr-nnls": {},
     "cnn": {"width": 0.25, "head_pose": True, "epochs": 3, "progress": False},
 }
-MAX_RATIO = {"rf": 0.6}
+# ALR (Lu's signed weights on the 15-value region feature, defaults picked on the lab source, not
+# on wild) measures 8.0 deg here (0.77x the mean): region sums carry wild's uneven lighting, which
+# the lcn feature of the other methods removes. Its bound only says it learned something.
+MAX_RATIO = {"rf": 0.6, "alr": 0.85}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def test_mean_predictor_is_the_floor(demo_wild_errors_deg):
     assert 8.0 < demo_wild_errors_deg["mean"] < 13.0
 
 
-@pytest.mark.parametrize("name", ["knn", "svr", "rf", "alr", "cnn"])
+@pytest.mark.parametrize("name", ["knn", "svr", "rf", "alr", "alr-nnls", "cnn"])
 def test_far_better_than_the_mean_gaze(name, demo_wild_errors_deg):
     ratio = demo_wild_errors_deg[name] / demo_wild_errors_deg["mean"]
     assert ratio < MAX_RATIO.get(name, 0.5), f"{name}: {demo_wild_errors_deg}"

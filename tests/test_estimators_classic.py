@@ -5,10 +5,10 @@ import pytest
 
 from benchmarks.datasets.demo import render_domain
 from estimators import EyeData
-from estimators.alr import ALRGaze, simplex_weights
+from estimators.alr_nnls import ALRNNLSGaze, simplex_weights
 from estimators.augment import augment_batch, parse_augment, preprocess
 from estimators.features import FEATURES, eye_features, image_features, subsample_rows
-from estimators.rf import RFGaze
+from estimators.rf_plain import PlainRFGaze
 from estimators.svr import SVRGaze
 
 
@@ -73,7 +73,7 @@ def test_simplex_weights_recover_a_convex_combination():
 
 def test_alr_reproduces_training_gaze_on_training_images(wild_60):
     X, y = wild_60
-    est = ALRGaze(n_neighbors=5).fit(X, y)
+    est = ALRNNLSGaze(n_neighbors=5).fit(X, y)
     err = np.abs(est.predict(X[:10]) - y[:10]).max()
     assert err < 1e-3  # each training image is its own best (weight-1) reconstruction
     assert est.get_params()["n_neighbors"] == 5 and est.n_train_used_ == 60
@@ -88,7 +88,7 @@ def test_scaling_strategies_are_params_and_are_used(wild_60):
     assert nys.model_.steps[1][1].n_components == 10
     with pytest.raises(ValueError, match="strategy must be one of subsample, nystroem"):
         SVRGaze(strategy="exact").fit(X, y)
-    assert RFGaze(n_estimators=3, max_train_samples=30).fit(X, y).n_train_used_ == 30
+    assert PlainRFGaze(n_estimators=3, max_train_samples=30).fit(X, y).n_train_used_ == 30
 
 
 def test_augment_options():

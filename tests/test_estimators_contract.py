@@ -16,9 +16,12 @@ TINY: dict[str, dict] = {
     "mean": {},
     "knn": {"n_neighbors": 3},
     "svr": {"max_train_samples": 40},
-    "rf": {"n_estimators": 5, "n_jobs": 1},
-    "alr": {"n_neighbors": 8},
+    "rf": {"n_clusters": 3, "n_estimators": 2, "n_pixel_pairs": 50, "n_jobs": 1},
+    "rf-plain": {"n_estimators": 5, "n_jobs": 1},
+    "alr": {"n_neighbors": 20},
+    "alr-nnls": {"n_neighbors": 8},
     "cnn": {"epochs": 1, "batch_size": 16, "width": 0.25, "progress": False},
+    "mpiigaze-cnn": {"epochs": 1, "batch_size": 16, "progress": False},
     "cnn:resnet10t": {"epochs": 1, "batch_size": 20, "input_hw": (36, 60), "progress": False},
 }
 NAMES = [*list_estimators(), "cnn:resnet10t"]  # one timm backbone, the smallest ResNet
@@ -112,7 +115,9 @@ def test_predict_before_fit_and_bad_predict_input(name, tiny_wild):
 
 
 def test_unknown_name_lists_available():
-    with pytest.raises(ValueError, match=r"unknown estimator 'nope'; available: alr, cnn, knn"):
+    with pytest.raises(
+        ValueError, match=r"unknown estimator 'nope'; available: alr, alr-nnls, cnn"
+    ):
         create_estimator("nope")
     assert get_estimator_class("cnn:resnet18").__name__ == "GazeCNN"
     assert create_estimator("cnn:resnet18").backbone == "resnet18"

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -95,6 +96,7 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
     for row in rows:
         assert all(k in row for k in REQUIRED)
         assert row["data_mode"] == "demo" and row["n_train"] == 150 and row["n_test"] == 120
+        assert row["n_train_used"] == 150  # the mean estimator fits every row it is given
         prov = row["provenance"]
         assert prov["git_sha"] == HEAD  # the checkout's commit, never "unknown"
         assert len(row["stage_key"]) == 12 and int(row["stage_key"], 16) >= 0
@@ -119,6 +121,19 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
     assert (tiny / "res" / "error_curves.png").read_bytes()[:4] == b"\x89PNG"
     csv = (tiny / "res" / "table1.csv").read_text().splitlines()
     assert csv[0].startswith("row_id,label") and len(csv) == 4
+    assert "| n_train | n_train_used |" in md and "## Per-person error" in md
+    people = pd.read_csv(tiny / "res" / "table1_per_person.csv")
+    assert list(people.columns) == ["row_id", "subject", "err_mean_deg", "n_seeds"]
+    lab = people[people.row_id == "mean-lab"]
+    err, subject = [], []
+    for row in (r for r in rows if r["row_id"] == "mean-lab"):
+        with np.load(tiny / "res" / row["preds_file"]) as z:
+            err.append(z["err_deg"])
+            subject.append(z["subject"])
+    first = lab.subject.iloc[0]  # person mean within each seed, then over the two seeds
+    want = np.mean([e[s == first].mean() for e, s in zip(err, subject, strict=True)])
+    assert lab.err_mean_deg.iloc[0] == pytest.approx(want, rel=1e-4)
+    assert set(lab.subject) == set(np.unique(subject[0])) and (lab.n_seeds == 2).all()
 
 
 def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):

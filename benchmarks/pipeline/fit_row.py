@@ -52,7 +52,7 @@ def fit_predict_row(
     """Fit ``method`` on train_store[train_idx], predict test_store; save per-sample predictions.
 
     device (and precision, where not None) reach every estimator that takes them (the torch ones).
-    Returns n_train, n_test, fit_s, predict_s, the error summary (degrees), and ``numerics``:
+    Returns n_train, n_train_used (the estimator's ``n_train_used_`` where it has one), n_test, fit_s, predict_s, the error summary (degrees), and ``numerics``:
     among them the device and precision the fitted estimator really used (its ``device_`` /
     ``bf16_``; estimators without them run on the CPU in numpy and carry no precision).
     """
@@ -88,6 +88,8 @@ def fit_predict_row(
     save_predictions(Path(preds_path), pred, true, err, np.asarray(test.subject))
     return {
         "n_train": int(len(train_idx)),
+        # rows the estimator really fitted (SVR subsamples; the CNNs hold out validation rows)
+        "n_train_used": int(getattr(estimator, "n_train_used_", len(train_idx))),
         "n_test": int(len(test)),
         "fit_s": fit_s,
         "predict_s": predict_s,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.reporting.curves import plot_curves
+from benchmarks.reporting.per_person import per_person_errors, per_person_markdown
 from benchmarks.reporting.results import (
     latest_rows,
     load_errors_by_subject,
@@ -75,6 +76,8 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
                 "within_7deg_pct": within.mean(),
                 "paper_within7_pct": first.get("paper_within7_pct"),
                 "n_train": first["n_train"],
+                # rows the estimator fitted (SVR's subsample, the CNN's non-validation rows)
+                "n_train_used": first.get("n_train_used", first["n_train"]),
                 "n_test": first["n_test"],
                 "fit_s": np.mean([r["fit_s"] for r in group]),
                 "data_mode": first["data_mode"],
@@ -197,19 +200,23 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
         lines.append(
             f"| {r.label} | {train} | {r.within_7deg_pct:.1f} | {_fmt(r.paper_within7_pct)} |"
         )
+    lines += per_person_markdown(per_person_errors(results_dir, list(df["row_id"])))
     for caption, name in figures.items():
         lines += ["", f"## {caption}", "", f"![{caption}]({name})"]
     lines += [
         "",
         "## Provenance",
         "",
-        "| row | n_train | n_test | fit s | git sha | config hash | seeds | device | threads "
-        "| precision |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "n_train: training images the row was given; n_train_used: those the estimator fitted.",
+        "",
+        "| row | n_train | n_train_used | n_test | fit s | git sha | config hash | seeds | device "
+        "| threads | precision |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in df.itertuples():
         lines.append(
-            f"| {r.row_id} | {r.n_train:,} | {r.n_test:,} | {r.fit_s:.1f} | {r.git_sha} "
+            f"| {r.row_id} | {r.n_train:,} | {r.n_train_used:,} | {r.n_test:,} | {r.fit_s:.1f} "
+            f"| {r.git_sha} "
             f"| {r.config_hash} | {r.seeds} | {r.device} | {r.threads} | {r.precision} |"
         )
     lines += [
@@ -252,6 +259,10 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     csv_path = out_dir / f"{stem}.csv"
     _atomic_write(csv_path, lambda p: df.to_csv(p, index=False, float_format="%.4f"))
     written["csv"] = csv_path
+    per_person = out_dir / f"{stem}_per_person.csv"
+    people = per_person_errors(results_dir, list(df["row_id"]))
+    _atomic_write(per_person, lambda p: people.to_csv(p, index=False, float_format="%.4f"))
+    written["per_person"] = per_person
     figures = {"Cumulative error curves": "error_curves.png"}
     plot_curves(results_dir, df, out_dir / "error_curves.png", demo)
     written["curves"] = out_dir / "error_curves.png"
