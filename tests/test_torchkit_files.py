@@ -31,5 +31,8 @@ def test_canonical_json_ignores_key_order_and_is_compact():
 
 def test_refiner_config_hash_is_the_same_hasher_in_full():
     cfg = RefinerConfig.preset("smoke")
-    assert cfg.config_hash() == "sha256:" + config_hash(cfg.to_dict(), length=64)
+    # key_dict: to_dict minus fields still at the behaviour runs had before the field existed
+    assert cfg.config_hash() == "sha256:" + config_hash(cfg.key_dict(), length=64)
+    paper = RefinerConfig()
+    assert paper.config_hash() == "sha256:" + config_hash(paper.to_dict(), length=64)
     assert cfg.config_hash() != cfg.replace(seed=1).config_hash()
