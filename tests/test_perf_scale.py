@@ -28,7 +28,16 @@ def test_fit_recovers_a_known_exponent():
     n = np.array([1e3, 1e4, 1e5, 1e6])
     a, c = fit_power(n, 3e-5 * n**1.2)
     assert a == pytest.approx(1.2) and c == pytest.approx(3e-5)
-    rows = [{"stage": "refine", "n": int(k), "wall_s": 2e-3 * k, "peak_rss_mb": 500.0} for k in n]
+    rows = [
+        {
+            "stage": "refine",
+            "n": int(k),
+            "wall_s": 2e-3 * k,
+            "peak_rss_mb": 500.0,
+            "peak_anon_mb": 9.0,
+        }
+        for k in n
+    ]
     f = fit_stage(rows, "refine")
     assert f["time_exponent"] == pytest.approx(1.0) and f["rss_mb_per_million"] == pytest.approx(0)
     assert f["paper_s_fit"] == pytest.approx(2e-3 * 1_200_000)

@@ -148,6 +148,7 @@ def fit_stage(rows: list[Row], stage: str) -> dict[str, float]:
     if len(pts) >= 2:
         a, c = fit_power(n, [r["wall_s"] for r in pts])
         slope, icpt = np.polyfit(n, [r["peak_rss_mb"] for r in pts], 1)
+        anon_slope = np.polyfit(n, [r["peak_anon_mb"] for r in pts], 1)[0]
         # Time at paper size: the largest point's per-item cost scaled by N^(a-1), i.e. the
         # fitted law anchored where it was measured best.
         big = max(pts, key=lambda r: r["n"])
@@ -160,6 +161,7 @@ def fit_stage(rows: list[Row], stage: str) -> dict[str, float]:
             time_exponent=a,
             time_exponent_top=a_top,
             rss_mb_per_million=float(slope) * 1e6,
+            anon_mb_per_million=float(anon_slope) * 1e6,
             paper_s_fit=paper_s,
             paper_s_linear=big["wall_s"] * PAPER_N[stage] / big["n"],
             paper_rss_mb_linear=float(icpt + slope * PAPER_N[stage]),

@@ -58,9 +58,9 @@ def write_plot(rows: list[Row], path: Path) -> None:
 def fit_table(rows: list[Row]) -> str:
     """Markdown: per stage the time exponent a (time ∝ N^a), memory slope, paper-size figures."""
     lines = [
-        "| stage | paper N | time ∝ N^a: a (all points) | a (two largest) | RSS slope (MB per 1 M) | paper time, fit (min) "
+        "| stage | paper N | time ∝ N^a: a (all points) | a (two largest) | RSS slope (MB per 1 M) | anon slope (MB per 1 M) | paper time, fit (min) "
         "| paper time, linear (min) | paper RSS, linear (MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for stage in dict.fromkeys(r["stage"] for r in rows):
         f = fit_stage(rows, stage)
@@ -68,7 +68,7 @@ def fit_table(rows: list[Row]) -> str:
             continue
         lines.append(
             f"| {stage} | {f['paper_n']:,.0f} | {f['time_exponent']:.2f} | {f['time_exponent_top']:.2f} "
-            f"| {f['rss_mb_per_million']:,.0f} | {f['paper_s_fit'] / 60:,.1f} "
+            f"| {f['rss_mb_per_million']:,.0f} | {f['anon_mb_per_million']:,.0f} | {f['paper_s_fit'] / 60:,.1f} "
             f"| {f['paper_s_linear'] / 60:,.1f} | {f['paper_rss_mb_linear']:,.0f} |"
         )
     return "\n".join(lines)
