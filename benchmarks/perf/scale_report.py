@@ -1,0 +1,88 @@
+"""Outputs of `bench perf --scale`: the CSV, the log-log plot, and the fit table in Markdown."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from benchmarks.perf.scale import COLUMNS, PAPER_N, UNIT, Row, fit_stage
+
+
+def write_csv(rows: list[Row], path: Path) -> None:
+    """One line per (stage, N) point with the columns of ``COLUMNS``."""
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(COLUMNS))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r[k] for k in COLUMNS})
+
+
+def read_csv(path: Path) -> list[Row]:
+    with open(path, newline="") as f:
+        return [
+            {k: (v if k == "stage" else int(v) if k == "n" else float(v)) for k, v in r.items()}
+            for r in csv.DictReader(f)
+        ]
+
+
+def write_plot(rows: list[Row], path: Path) -> None:
+    """Two log-log panels against N: wall seconds (with a slope-1 guide) and peak RSS (MB)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    for stage in dict.fromkeys(r["stage"] for r in rows):
+        pts = sorted((r for r in rows if r["stage"] == stage), key=lambda r: r["n"])
+        n = [r["n"] for r in pts]
+        ax_t.loglog(n, [r["wall_s"] for r in pts], "o-", label=f"{stage} ({UNIT[stage]})")
+        line = ax_m.loglog(n, [r["peak_rss_mb"] for r in pts], "o-", label=f"{stage} RSS")[0]
+        anon = [r["peak_anon_mb"] for r in pts]
+        ax_m.loglog(n, anon, "x--", color=line.get_color(), label=f"{stage} anon")
+        ax_t.axvline(PAPER_N[stage], ls=":", lw=0.8, color=ax_t.lines[-1].get_color())
+    ax_t.set(xlabel="N items", ylabel="wall s (one core)", title="time (dotted: paper N)")
+    ax_m.set(
+        xlabel="N items", ylabel="peak MB (main process)", title="memory: RSS and anonymous RSS"
+    )
+    ax_m.axhline(2048, ls="--", color="grey", lw=0.8)
+    ax_m.text(ax_m.get_xlim()[0], 2048, " 2 GB goal", va="bottom", fontsize=8, color="grey")
+    for ax in (ax_t, ax_m):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def fit_table(rows: list[Row]) -> str:
+    """Markdown: per stage the time exponent a (time ∝ N^a), memory slope, paper-size figures."""
+    lines = [
+        "| stage | paper N | time ∝ N^a: a (all points) | a (two largest) | RSS slope (MB per 1 M) | anon slope (MB per 1 M) | paper time, fit (min) "
+        "| paper time, linear (min) | paper RSS, linear (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for stage in dict.fromkeys(r["stage"] for r in rows):
+        f = fit_stage(rows, stage)
+        if "time_exponent" not in f:
+            continue
+        lines.append(
+            f"| {stage} | {f['paper_n']:,.0f} | {f['time_exponent']:.2f} | {f['time_exponent_top']:.2f} "
+            f"| {f['rss_mb_per_million']:,.0f} | {f['anon_mb_per_million']:,.0f} | {f['paper_s_fit'] / 60:,.1f} "
+            f"| {f['paper_s_linear'] / 60:,.1f} | {f['paper_rss_mb_linear']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def points_table(rows: list[Row]) -> str:
+    """Markdown: the measured points."""
+    lines = [
+        "| stage | N | wall s | peak RSS MB | peak anon MB | µs / item |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['stage']} | {r['n']:,} | {r['wall_s']:.2f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['peak_anon_mb']:.0f} | {r['us_per_item']:.1f} |"
+        )
+    return "\n".join(lines)
