@@ -282,7 +282,7 @@ def test_bad_suite_files_are_refused_by_name(tmp_path):
     p.write_text(SUITE.replace('rs = "R"', 'rs = "R"\ncolour = "blue"'))
     with pytest.raises(ValueError, match="unknown key"):
         load_suite(str(p))
-    with pytest.raises(ValueError, match="unknown suite 'nope'; available: table1"):
+    with pytest.raises(ValueError, match="unknown suite 'nope'; available: refiners, table1"):
         load_suite("nope")
 
 
