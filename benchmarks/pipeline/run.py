@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pipeline.fit_row import fit_predict_row, training_indices
-from benchmarks.pipeline.provenance import config_hash, now_iso, provenance
+from benchmarks.pipeline.cells import Cell, finished_row, pending_cells
+from benchmarks.pipeline.fit_row import fit_predict_row
 from benchmarks.pipeline.refiner_stage import (
     copy_fit_summary,
     copy_refiner_outputs,
@@ -28,12 +28,10 @@ from benchmarks.pipeline.refiner_stage import (
     train_stage,
 )
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
-from benchmarks.pipeline.suite import Suite, SuiteRow, data_seed, row_params
-from benchmarks.reporting.results import SCHEMA, append_row, read_rows
+from benchmarks.pipeline.suite import Suite, SuiteRow
+from benchmarks.reporting.results import append_row, read_rows
 from estimators.base import UserError
 from torchkit.files import write_json_atomic
-
-PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
 
 
 @dataclass
@@ -114,17 +112,6 @@ class _Plan:
     sources: Any = None  # benchmarks.pipeline.sources.Sources once prepared
 
 
-@dataclass
-class _Task:
-    """One (row, seed) cell still to fit: its training rows, cache config and identity."""
-
-    row: SuiteRow
-    train_store: Any
-    idx: Any
-    config: dict[str, Any]
-    identity: dict[str, Any]
-
-
 def run_suite(
     suite: Suite, profile: dict[str, Any], opts: RunOptions, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
@@ -139,7 +126,7 @@ def run_suite(
     appended: list[dict[str, Any]] = []
     for seed in plan.seeds:
         stores, refiners = _seed_stores(plan, seed, log)
-        tasks = _pending_tasks(plan, stores, refiners, seed, done)
+        tasks = pending_cells(plan, stores, refiners, seed, done)
         if not tasks:
             log(f"seed {seed}: every row already scored (cached)")
             continue
@@ -269,41 +256,8 @@ def _refined_store(
     return store, desc
 
 
-def _pending_tasks(
-    plan: _Plan, stores: dict, refiners: dict[str, str], seed: int, done: set[str]
-) -> list[_Task]:
-    """The seed's (row, seed) cells whose result is not in rows.jsonl yet."""
-    n_train = plan.profile["train"].get("n_train")
-    seed_of_data = data_seed(plan.profile)
-    tasks = []
-    for r in plan.rows:
-        train_store = stores[r.train]
-        want = None if n_train is None else int(n_train) * r.train_scale
-        idx = training_indices(len(train_store), want, seed_of_data, seed)
-        params = row_params(r, plan.profile)
-        config = {
-            "row": r.to_dict(),
-            "params": params,
-            "train": train_store.checksum,
-            "test": stores["test"].checksum,
-            "n_train": len(idx),
-            "seed": seed,
-            "data_mode": plan.opts.data_mode,
-            "pipeline": PIPELINE_VERSION,
-            "refiner": refiner_name(r.train, plan.profile),
-            # float sums (and so the numbers) depend on the thread count
-            "threads": plan.row_threads,
-        }
-        key = config_hash(config)
-        if key in done:
-            continue
-        identity = _row_identity(plan, r, params, train_store, seed, key, refiners.get(r.train))
-        tasks.append(_Task(r, train_store, idx, config, identity))
-    return tasks
-
-
 def _fit_tasks(
-    plan: _Plan, tasks: list[_Task], stores: dict, seed: int, log: Callable[[str], None]
+    plan: _Plan, tasks: list[Cell], stores: dict, seed: int, log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     """Fit the cells (in parallel with --jobs, on --backend), appending each finished row at once."""
     from tqdm import tqdm
@@ -335,7 +289,7 @@ def _fit_tasks(
     outputs = run_cells(calls, opts.backend, opts.jobs, plan.row_threads, opts.scheduler)
     for i, measured in outputs:
         t = tasks[i]
-        row = _finished_row(t, measured, seed)
+        row = finished_row(t, measured, seed)
         append_row(plan.results_dir, row)
         appended.append(row)
         bar.update(1)
@@ -346,50 +300,3 @@ def _fit_tasks(
         )
     bar.close()
     return appended
-
-
-def _finished_row(task: _Task, measured: dict[str, Any], seed: int) -> dict[str, Any]:
-    """A cell's identity joined with its measurements and provenance."""
-    used = measured["numerics"]
-    return {
-        **task.identity,
-        **measured,
-        # the device and precision the row's estimator really used, not the requested ones
-        "provenance": provenance(
-            task.config, used["device"], seed, task.identity["train_dataset"], used.get("precision")
-        ),
-        "finished_at": now_iso(),
-    }
-
-
-def _row_identity(
-    plan: _Plan, r: SuiteRow, params, train_store, seed: int, key: str, refiner: str | None
-) -> dict[str, Any]:
-    """What a result row says about what ran; the measurements and provenance join it later.
-    ``refiner``: the description of the row's refiner (None: the row trains on no refiner)."""
-    train_desc = f"{train_store.source} ({len(train_store):,} pool, {train_store.checksum[7:19]})"
-    if refiner is not None:
-        train_desc += f"; refiner {refiner}"
-    return {
-        "schema": SCHEMA,
-        "suite": plan.suite.name,
-        "row_id": r.id,
-        "label": r.label,
-        "method": r.method,
-        "params": params,
-        "train_source": r.train,
-        "refiner": refiner_name(r.train, plan.profile),
-        "train_scale": r.train_scale,
-        "train_dataset": train_desc,
-        "test_source": plan.sources.describe("test"),
-        "rs": r.rs,
-        "extra": r.extra,
-        "paper_err_deg": r.paper_err_deg,
-        "paper_within7_pct": r.paper_within7_pct,
-        "seed": seed,
-        "data_mode": plan.opts.data_mode,
-        "eval_split": plan.opts.eval_split,
-        "profile": plan.profile["profile"]["name"],
-        "stage_key": key,
-        "preds_file": f"preds/{r.id}-seed{seed}-{key}.npz",
-    }
