@@ -151,3 +151,20 @@ def prepare_utmultiview_cmd(
     selected = tuple(p.strip() for p in parts.split(",") if p.strip())
     store = prepare_utmultiview(root, out, parts=selected, mirror_right=mirror_right, force=force)
     _report_skips([store])
+
+
+@data.command("audit")
+@click.argument("train_store", type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "test_stores", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@fail_cleanly
+def audit_cmd(train_store: Path, test_stores: tuple[Path, ...]) -> None:
+    """Check label conventions: units, ranges, and a sign/swap cross-check of TEST_STORES
+    against a ridge fitted on TRAIN_STORE (exit 2 naming the likely mistake)."""
+    from benchmarks.datasets.audit import audit_or_stop
+    from benchmarks.datasets.store import open_store
+
+    train = open_store(train_store)
+    pairs = [(str(train_store), train, str(t), open_store(t)) for t in test_stores]
+    audit_or_stop(pairs, log=click.echo)

@@ -97,6 +97,13 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
 @click.option(
     "--report/--no-report", default=True, show_default=True, help="Write the report after."
 )
+@click.option(
+    "--audit/--no-audit",
+    default=True,
+    show_default=True,
+    help="Check the training stores' label conventions (units, ranges, a sign/swap "
+    "cross-check against the test store) before fitting; a likely mistake stops the run.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @fail_cleanly
 def run(
@@ -119,6 +126,7 @@ def run(
     eval_split,
     rows,
     report,
+    audit,
     quiet,
 ) -> None:
     """Reproduce a suite (default: SimGAN's Table 1) end to end. Re-running skips finished work;
@@ -150,6 +158,7 @@ def run(
         ),
         only_rows=[r.strip() for r in rows.split(",")] if rows else None,
         progress=not quiet,
+        audit=audit,
     )
     run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
     if report:

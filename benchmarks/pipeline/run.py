@@ -51,6 +51,7 @@ class RunOptions:
     only_rows: list[str] | None = None
     eval_split: str = "test"  # demo only: "dev" scores on development people instead
     progress: bool = True
+    audit: bool = True  # check label conventions of the training stores before fitting rows
 
 
 def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
@@ -197,6 +198,10 @@ def _prepare(plan: _Plan, log: Callable[[str], None]) -> None:
     )
     sizes = ", ".join(f"{k}={len(v):,}" for k, v in plan.sources.stores.items())
     log(f"prepare: {sizes} ({time.perf_counter() - t0:.0f} s)")
+    if opts.audit:  # a swapped or flipped label convention stops the run before any fitting
+        from benchmarks.datasets.audit import audit_stores
+
+        audit_stores(plan.sources.stores, log)
 
 
 def _seed_stores(plan: _Plan, seed: int, log: Callable[[str], None]) -> tuple[dict, dict]:

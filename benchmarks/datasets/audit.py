@@ -1,0 +1,170 @@
+"""A convention audit of labelled stores, before anything is scored on them.
+
+The costliest user mistake in gaze work is a label convention: swapped pitch/yaw or a sign flip
+costs ~20 degrees and looks like a weak method. Every store here holds gaze and head pose as
+(pitch, yaw) radians in the normalized-camera convention (docs/conventions.md). The audit checks:
+
+1. **Units and ranges.** Any |angle| > pi is degrees, not radians; gaze beyond +-pi/2 (looking
+   behind the camera) or head beyond +-pi/2 breaks the convention.
+2. **Train/test overlap.** The share of test gaze inside the training store's range per axis
+   (reported, not fatal: a narrow synthetic range is a finding, not a bug).
+3. **The cross-check.** A ridge on 2x2-pooled pixels + head pose is fitted on the training store
+   and scored on the test store under the 8 sign/swap variants of the test labels. If a variant
+   other than the identity wins by a clear margin (``MARGIN``), one of the two stores is in
+   another convention, and the audit names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from estimators.base import UserError
+from estimators.geometry import mean_angular_error_deg
+
+MARGIN = 0.9  # a variant "wins clearly" when its error is below 0.9x the identity's
+MIN_GAIN_DEG = 1.0  # ...and at least this many degrees lower (weak fits never trigger it)
+N_FIT = 3000  # rows per store the cross-check uses (seeded subsample)
+MIN_ROWS = 300  # fewer rows than this in either store: a ridge fit is noise; no cross-check
+
+
+def variants() -> list[tuple[str, bool, int, int]]:
+    """The 8 (name, swap, pitch sign, yaw sign) label transforms; the identity first."""
+    out = []
+    for swap in (False, True):
+        for sp in (1, -1):
+            for sy in (1, -1):
+                parts = ["swapped pitch/yaw"] if swap else []
+                parts += ["pitch negated"] if sp < 0 else []
+                parts += ["yaw negated"] if sy < 0 else []
+                out.append((", ".join(parts) or "as stored", swap, sp, sy))
+    return out
+
+
+def apply_variant(pitchyaw: np.ndarray, swap: bool, sp: int, sy: int) -> np.ndarray:
+    """(N, 2) pitch/yaw -> the same angles under one sign/swap variant."""
+    g = pitchyaw[:, ::-1] if swap else pitchyaw
+    return g * np.array([sp, sy], dtype=g.dtype)
+
+
+@dataclass
+class AuditResult:
+    store: str
+    problems: list[str] = field(default_factory=list)  # each one fatal, one line
+    notes: list[str] = field(default_factory=list)  # findings that do not stop a run
+    variant_err_deg: dict[str, float] = field(default_factory=dict)
+
+
+def check_ranges(name: str, gaze: np.ndarray, head: np.ndarray | None) -> list[str]:
+    """Unit and range problems of one store's labels (empty: none)."""
+    problems = []
+    for what, a in (("gaze", gaze), ("head", head)):
+        if a is None or not len(a):
+            continue
+        if not np.isfinite(a).all():
+            problems.append(f"{name}: {what} labels hold NaN or inf")
+            continue
+        peak = float(np.abs(a).max())
+        if peak > np.pi:
+            problems.append(
+                f"{name}: {what} angles reach {peak:.1f}, more than pi: degrees, not radians?"
+            )
+        elif peak > np.pi / 2:
+            problems.append(
+                f"{name}: {what} angles reach {peak:.2f} rad (> pi/2): not the normalized-camera "
+                "(pitch, yaw) convention"
+            )
+    return problems
+
+
+def overlap(train_gaze: np.ndarray, test_gaze: np.ndarray) -> float:
+    """Share of test gaze rows inside the training store's [min, max] on both axes."""
+    lo, hi = train_gaze.min(axis=0), train_gaze.max(axis=0)
+    return float(((test_gaze >= lo) & (test_gaze <= hi)).all(axis=1).mean())
+
+
+def _features(store: Any, rows: np.ndarray) -> np.ndarray:
+    img = np.asarray(store.images[np.sort(rows)], np.float32) / 255.0
+    n, h, w = img.shape
+    pooled = img[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
+    pooled = pooled.reshape(n, -1)
+    pooled -= pooled.mean(axis=1, keepdims=True)  # lighting offsets are not gaze
+    head = np.asarray(store.head_pitchyaw_rad[np.sort(rows)], np.float32)
+    return np.hstack([pooled, head])
+
+
+def cross_check(train: Any, test: Any, seed: int = 0) -> dict[str, float]:
+    """Mean angular error (deg) on the test store under each label variant of a ridge fitted on
+    the training store."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(seed)
+    tr = rng.choice(len(train), min(N_FIT, len(train)), replace=False)
+    te = rng.choice(len(test), min(N_FIT, len(test)), replace=False)
+    model = Ridge(alpha=10.0).fit(_features(train, tr), train.gaze_pitchyaw_rad[np.sort(tr)])
+    pred = model.predict(_features(test, te))
+    true = np.asarray(test.gaze_pitchyaw_rad[np.sort(te)], np.float64)
+    return {
+        name: mean_angular_error_deg(pred, apply_variant(true, swap, sp, sy))
+        for name, swap, sp, sy in variants()
+    }
+
+
+def audit_pair(train_name: str, train: Any, test_name: str, test: Any) -> AuditResult:
+    """Audit a training store against the test store it will be scored on."""
+    res = AuditResult(store=train_name)
+    res.problems += check_ranges(train_name, train.gaze_pitchyaw_rad, train.head_pitchyaw_rad)
+    res.problems += check_ranges(test_name, test.gaze_pitchyaw_rad, test.head_pitchyaw_rad)
+    if res.problems:
+        return res
+    share = overlap(np.asarray(train.gaze_pitchyaw_rad), np.asarray(test.gaze_pitchyaw_rad))
+    res.notes.append(f"{100 * share:.0f} % of {test_name}'s gaze lies in {train_name}'s range")
+    if min(len(train), len(test)) < MIN_ROWS:
+        res.notes.append(f"cross-check skipped (fewer than {MIN_ROWS} rows)")
+        return res
+    res.variant_err_deg = errs = cross_check(train, test)
+    as_stored = errs["as stored"]
+    best = min(errs, key=errs.get)
+    if (
+        best != "as stored"
+        and errs[best] < MARGIN * as_stored
+        and as_stored - errs[best] > MIN_GAIN_DEG
+    ):
+        res.problems.append(
+            f"{test_name} vs {train_name}: labels look {best} in one of the two (a ridge fitted on "
+            f"{train_name} scores {errs[best]:.1f} deg with {best}, {as_stored:.1f} deg as stored); "
+            "check the reader's convention (--no-audit skips this check)"
+        )
+    return res
+
+
+def audit_or_stop(pairs: list[tuple[str, Any, str, Any]], log=print) -> list[AuditResult]:
+    """Audit every (train name, train store, test name, test store); raise one UserError line on
+    the first problem, else log one line per pair."""
+    results = []
+    for train_name, train, test_name, test in pairs:
+        res = audit_pair(train_name, train, test_name, test)
+        if res.problems:
+            raise UserError(res.problems[0])
+        notes = list(res.notes)
+        if res.variant_err_deg:
+            notes.append(f"ridge {res.variant_err_deg['as stored']:.1f} deg as stored")
+        log(f"audit: {train_name} -> {test_name} ok ({'; '.join(notes)})")
+        results.append(res)
+    return results
+
+
+LABELLED_ROLES = ("real-lab", "synthetic")  # training roles whose labels rows learn from
+
+
+def audit_stores(stores: dict[str, Any], log=print) -> list[AuditResult]:
+    """`bench run`'s audit: every labelled training store a run prepared, against its test store
+    (refined stores carry the synthetic labels, so auditing synthetic covers them)."""
+    pairs = [
+        (f"{role} store ({stores[role].source})", stores[role], "the test store", stores["test"])
+        for role in LABELLED_ROLES
+        if role in stores
+    ]
+    return audit_or_stop(pairs, log)
