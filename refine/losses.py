@@ -13,8 +13,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-REDUCTIONS = ("sum", "mean")
-
 
 def patch_cross_entropy(
     logits: torch.Tensor, target_class: int, reduction: str = "mean"

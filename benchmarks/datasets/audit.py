@@ -86,13 +86,13 @@ def overlap(train_gaze: np.ndarray, test_gaze: np.ndarray) -> float:
 
 
 def _features(store: Any, rows: np.ndarray) -> np.ndarray:
-    img = np.asarray(store.images[np.sort(rows)], np.float32) / 255.0
+    """(len(rows), 541) float32: 2x2-pooled, mean-removed pixels and head pose of sorted rows."""
+    img = np.asarray(store.images[rows], np.float32) / 255.0
     n, h, w = img.shape
     pooled = img[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
     pooled = pooled.reshape(n, -1)
     pooled -= pooled.mean(axis=1, keepdims=True)  # lighting offsets are not gaze
-    head = np.asarray(store.head_pitchyaw_rad[np.sort(rows)], np.float32)
-    return np.hstack([pooled, head])
+    return np.hstack([pooled, np.asarray(store.head_pitchyaw_rad[rows], np.float32)])
 
 
 def cross_check(train: Any, test: Any, seed: int = 0) -> dict[str, float]:
@@ -101,11 +101,12 @@ def cross_check(train: Any, test: Any, seed: int = 0) -> dict[str, float]:
     from sklearn.linear_model import Ridge
 
     rng = np.random.default_rng(seed)
-    tr = rng.choice(len(train), min(N_FIT, len(train)), replace=False)
-    te = rng.choice(len(test), min(N_FIT, len(test)), replace=False)
-    model = Ridge(alpha=10.0).fit(_features(train, tr), train.gaze_pitchyaw_rad[np.sort(tr)])
+    # sorted rows: memory-mapped stores read forward
+    tr = np.sort(rng.choice(len(train), min(N_FIT, len(train)), replace=False))
+    te = np.sort(rng.choice(len(test), min(N_FIT, len(test)), replace=False))
+    model = Ridge(alpha=10.0).fit(_features(train, tr), train.gaze_pitchyaw_rad[tr])
     pred = model.predict(_features(test, te))
-    true = np.asarray(test.gaze_pitchyaw_rad[np.sort(te)], np.float64)
+    true = np.asarray(test.gaze_pitchyaw_rad[te], np.float64)
     return {
         name: mean_angular_error_deg(pred, apply_variant(true, swap, sp, sy))
         for name, swap, sp, sy in variants()

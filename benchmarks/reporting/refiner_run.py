@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmarks.reporting.stability import MAX_LABEL_RATIO
 from estimators.base import MissingFileError
 from torchkit.files import write_text_atomic
-
-LABEL_RATIO_MAX = 1.15  # refit-on-R(x) / on-x gaze error a run may reach and "keep labels"
 
 
 def _json(run_dir: Path, name: str) -> dict[str, Any]:
@@ -40,7 +39,7 @@ def verdict(diag: dict[str, Any]) -> dict[str, Any]:
         "gap_closed": diag["realism_gap_closed"],
         "label_ratio": ratio,
         "gap_closes": diag["realism_gap_closed"] > 0.0,
-        "labels_kept": ratio <= LABEL_RATIO_MAX,
+        "labels_kept": ratio <= MAX_LABEL_RATIO,
     }
 
 
@@ -90,7 +89,7 @@ def refiner_run_markdown(run_dir: str | Path, command: str | None = None) -> str
         f"- |R(x) − x|: {diag['mean_abs_diff_grey']:.1f} grey levels",
         f"- labels: ridge on synthetic x, error on x {diag['gaze_err_deg_on_x']:.2f}°, refit on "
         f"R(x) {diag['gaze_err_deg_refit_on_refined']:.2f}° (ratio {v['label_ratio']:.3f}; kept "
-        f"if ≤ {LABEL_RATIO_MAX}) — {'kept' if v['labels_kept'] else 'NOT kept'}",
+        f"if ≤ {MAX_LABEL_RATIO}) — {'kept' if v['labels_kept'] else 'NOT kept'}",
         "",
     ]
     return "\n".join(lines)
