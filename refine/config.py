@@ -62,7 +62,7 @@ class RefinerConfig:
     # -- run
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda[:i]"
-    precision: str = "auto"  # "auto" (bf16 where fast) | "bf16" | "fp32"
+    precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU) | "bf16" | "fp32"
     checkpoint_every: int = 500  # steps; a checkpoint is always written at the end too
     sample_every: int = 500  # steps between sample-grid PNGs
     log_every: int = 10  # steps between rows of losses.csv (means over the interval)

@@ -1,6 +1,6 @@
 """The CUDA paths: bf16 autocast, channels_last, pinned-memory batches and cuDNN's deterministic
 kernels, in the refiner (trainer, apply) and the gaze CNN. Tests marked ``cuda`` skip with the
-reason on a machine without a GPU; the two at the end check the same helpers' CPU behaviour."""
+reason on a machine without a GPU; the tests at the end check the same helpers' CPU behaviour."""
 
 import numpy as np
 import pytest
@@ -105,3 +105,15 @@ def test_host_to_device_on_cpu_shares_the_array_without_pinning():
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
     t = host_to_device(a, "cpu")
     assert not t.is_pinned() and t.data_ptr() == a.__array_interface__["data"][0]
+
+
+def test_auto_precision_is_fp32_on_every_cpu(monkeypatch):
+    """Runs without a GPU: a CPU result must not depend on whether that CPU has bf16 units."""
+    import torchkit.device
+
+    for native in (True, False):
+        monkeypatch.setattr(torchkit.device, "cpu_has_fast_bf16", lambda native=native: native)
+        assert not use_bf16("cpu", "auto")
+        assert use_bf16("cpu", "bf16") and not use_bf16("cpu", "fp32")
+    with pytest.raises(ValueError, match="precision must be auto, bf16 or fp32"):
+        use_bf16("cpu", "fp16")

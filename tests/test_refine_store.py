@@ -144,8 +144,8 @@ def test_refine_stage_runs_on_the_runs_device_when_a_gpu_is_visible(
 def test_refinement_and_diagnostics_use_the_runs_precision(
     cli_run, stores, tmp_path, monkeypatch, trained_in
 ):
-    """A refiner trained in fp32 is applied in fp32 even where 'auto' would pick bf16 (faked
-    here: the CPU claims native bf16), and one trained in bf16 is applied in bf16."""
+    """A refiner trained in fp32 is applied in fp32 even on a CPU with native bf16 (faked
+    here), and one trained in bf16 is applied in bf16."""
     import shutil
 
     import refine.apply
