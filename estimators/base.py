@@ -31,22 +31,29 @@ class EyeData:
 
     images: (n, 36, 60) uint8 grayscale eye patches (left-eye orientation; right eyes mirrored).
     head_pitchyaw_rad: (n, 2) float32 head pose pitch/yaw in radians (MPIIGaze convention).
+    subject: optional (n,) int person index (-1 = unknown, e.g. a synthetic render). Training
+        data carries it so that model selection can hold out whole people (a validation split
+        by row puts near-identical views of one person's gaze target on both sides); an
+        estimator must never need it at predict time, and the pipeline does not pass it there.
     """
 
     images: np.ndarray
     head_pitchyaw_rad: np.ndarray
+    subject: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
     def __getitem__(self, index) -> EyeData:
         """Row subset (slice, integer array or boolean mask); keeps memory maps lazy for slices."""
-        return EyeData(self.images[index], self.head_pitchyaw_rad[index])
+        subject = None if self.subject is None else self.subject[index]
+        return EyeData(self.images[index], self.head_pitchyaw_rad[index], subject)
 
     @classmethod
     def from_store(cls, store) -> EyeData:
-        """Duck-typed: anything with ``images`` and ``head_pitchyaw_rad`` arrays (a Store)."""
-        return cls(store.images, store.head_pitchyaw_rad)
+        """Duck-typed: anything with ``images`` and ``head_pitchyaw_rad`` arrays (a Store), and
+        ``subject`` where it has one."""
+        return cls(store.images, store.head_pitchyaw_rad, getattr(store, "subject", None))
 
 
 def check_eye_data(X: EyeData, where: str = "X") -> EyeData:
@@ -68,6 +75,10 @@ def check_eye_data(X: EyeData, where: str = "X") -> EyeData:
         )
     if not np.isfinite(head).all():
         raise ValueError(f"{where}.head_pitchyaw_rad: contains NaN or infinite values")
+    if X.subject is not None and np.shape(X.subject) != (images.shape[0],):
+        raise ValueError(
+            f"{where}.subject: expected shape ({images.shape[0]},), got {tuple(np.shape(X.subject))}"
+        )
     return X
 
 

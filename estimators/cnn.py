@@ -18,7 +18,7 @@ from torch import nn
 from estimators.augment import parse_augment
 from estimators.base import EyeData, GazeEstimator, UserError
 from estimators.geometry import vector_to_pitchyaw
-from estimators.torch_train import deterministic, fit_net, predict_vectors
+from estimators.torch_train import deterministic, fit_net, predict_vectors, validation_split
 from torchkit.device import resolve_device, use_bf16
 
 PAPER_INPUT_HW = (35, 55)
@@ -84,7 +84,8 @@ class GazeCNN(GazeEstimator):
         None -> 35x55 for the paper net, 72x120 for timm models.
     epochs, batch_size, lr, optimizer ("adam" | "sgd", momentum 0.9), weight_decay: training.
     train_samples: a budget in training images seen (overrides epochs; the same for 1x and 4x).
-    val_fraction: held-out share of training rows; the best-validation epoch's weights are kept.
+    val_fraction: held-out share of the training people (of the rows, where X carries no people,
+        e.g. synthetic renders); the best-validation epoch's weights are kept.
     augment: "none" or "+"-joined "hist_eq", "blur", "noise" (see estimators.augment; hist_eq is
         applied at predict time too). device: "auto" | "cpu" | "cuda[:i]".
     precision: "auto" (bf16 autocast + channels_last on CUDA and on CPUs with native bf16),
@@ -157,7 +158,10 @@ class GazeCNN(GazeEstimator):
         self.precision_ = "bf16" if self.bf16_ else "fp32"  # what "auto" resolved to
         self.input_hw_ = self._resolved_input_hw()
         self.augment_steps_ = steps
-        self.epochs_ = self._epochs_for(len(y))
+        # validation holds out whole people where X names them (X.subject), else rows
+        subject = None if X.subject is None else np.asarray(X.subject)
+        n_fit = len(validation_split(len(y), self.val_fraction, seed, subject)[0])
+        self.epochs_ = self._epochs_for(n_fit)
         with torch.random.fork_rng(devices=[]), deterministic():
             torch.manual_seed(seed)  # weight init; fork_rng leaves the caller's RNG untouched
             net = self._build_net(y).to(self.device_)
@@ -169,12 +173,13 @@ class GazeCNN(GazeEstimator):
                 epochs=self.epochs_, batch_size=self.batch_size, lr=self.lr,
                 optimizer=self.optimizer, weight_decay=self.weight_decay,
                 val_fraction=self.val_fraction, steps=steps, progress=self.progress,
+                subject=subject,
             )  # fmt: skip
         self.net_ = net
         self.history_ = result["history"]
         self.best_epoch_ = result["best_epoch"]
         # rows the weights were fitted on; the validation rows only pick the epoch
-        self.n_train_used_ = len(y) - int(round(len(y) * self.val_fraction))
+        self.n_train_used_ = result["n_fit"]
         self.train_images_per_s_ = result["train_images_per_s"]
         self.is_fitted_ = True
 
@@ -183,17 +188,16 @@ class GazeCNN(GazeEstimator):
         subclass initialise its output layer. Subclasses with another network override this."""
         return build_net(self.backbone, self.padding, self.head_pose, self.width)
 
-    def _epochs_for(self, n_rows: int) -> int:
+    def _epochs_for(self, n_fit: int) -> int:
         """Epochs to run: ``epochs``, or, when ``train_samples`` is set, the epochs that show the
-        network about that many training images. A budget in samples keeps the optimisation
-        the same for a 1x and a 4x training set: 4x data then means more distinct images, not
-        4x the steps (which specialises the network to its training domain)."""
+        network about that many training images (n_fit: rows outside the validation split). A
+        budget in samples keeps the optimisation the same for a 1x and a 4x training set: 4x
+        data then means more distinct images, not 4x the steps (which specialises the network to its training domain)."""
         if self.train_samples is None:
             return int(self.epochs)
         if int(self.train_samples) < 1:
             raise UserError(f"train_samples must be >= 1, got {self.train_samples}")
-        n_fit = max(1, n_rows - int(round(n_rows * self.val_fraction)))
-        return max(1, int(round(int(self.train_samples) / n_fit)))
+        return max(1, int(round(int(self.train_samples) / max(1, n_fit))))
 
     def _predict(self, X: EyeData) -> np.ndarray:
         with deterministic():

@@ -49,6 +49,42 @@ def split_rows(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
+def split_people(
+    subject: np.ndarray, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded split that holds out whole people: (train, val) sorted row-index arrays.
+
+    subject: (n,) int person index, -1 = unknown. About ``val_fraction`` of the known people (at
+    least one, and at least one left to train on) go to validation with all their rows; rows of
+    unknown people stay in training. With fewer than two known people (synthetic renders, where
+    every image is its own draw) this is exactly :func:`split_rows`, so sources without people
+    keep their row split. Why: one person's many views of one gaze target are near-identical, so a
+    row split puts copies of a validation sample in training and picks epochs on memorisation.
+    """
+    subject = np.asarray(subject)
+    n = len(subject)
+    people = np.unique(subject[subject >= 0])
+    if len(people) < 2 or val_fraction == 0.0:
+        return split_rows(n, val_fraction, seed)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    n_val = min(len(people) - 1, max(1, int(round(len(people) * val_fraction))))
+    held = np.random.default_rng(seed).permutation(people)[:n_val]
+    is_val = np.isin(subject, held)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def validation_split(
+    n: int, val_fraction: float, seed: int, subject: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, val) row indices: by person where ``subject`` (n,) names people, else by row."""
+    if subject is None:
+        return split_rows(n, val_fraction, seed)
+    if len(subject) != n:
+        raise ValueError(f"subject has {len(subject)} entries for {n} rows")
+    return split_people(subject, val_fraction, seed)
+
+
 def _take(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
     # Sorted fancy indexing reads a memory map front to back; only these rows are loaded.
     order = np.argsort(idx)
@@ -147,13 +183,16 @@ def fit_net(
     val_fraction: float = 0.1,
     steps: tuple[str, ...] = (),
     progress: bool = True,
+    subject: np.ndarray | None = None,
 ) -> dict:
     """Train ``net`` in place; keep and restore the weights of the best validation epoch.
 
-    Returns {"history": [{epoch, train_loss, val_err_deg}], "best_epoch", "train_images_per_s"}.
+    subject: optional (n,) person index; validation then holds out whole people
+    (:func:`validation_split`). Returns {"history": [{epoch, train_loss, val_err_deg}],
+    "best_epoch", "train_images_per_s", "n_fit"} (n_fit: rows the weights were trained on).
     Without validation rows (val_fraction=0) the last epoch's weights are kept.
     """
-    train_idx, val_idx = split_rows(len(images), val_fraction, seed)
+    train_idx, val_idx = validation_split(len(images), val_fraction, seed, subject)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     opt = make_optimizer(net, optimizer, lr, weight_decay)
@@ -202,6 +241,7 @@ def fit_net(
         "history": history,
         "best_epoch": best_epoch,
         "train_images_per_s": seen / max(train_s, 1e-9),
+        "n_fit": int(len(train_idx)),
     }
 
 

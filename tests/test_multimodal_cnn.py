@@ -34,7 +34,10 @@ def head_driven():
 
 
 def _fit(head_pose: bool, X, y, epochs: int):
-    params = dict(epochs=epochs, batch_size=16, val_fraction=0.0, augment="none", progress=False)
+    # fp32 pinned: "auto" is bf16 on CPUs with native bf16, and 4 epochs on 384 noise images
+    # is too little training for the margin to survive bf16 rounding (seed 0: 9.16 vs 9.60 deg)
+    params = dict(epochs=epochs, batch_size=16, val_fraction=0.0, augment="none", progress=False,
+                  precision="fp32")  # fmt: skip
     return create_estimator("mpiigaze-cnn", head_pose=head_pose, random_state=0, **params).fit(X, y)
 
 
@@ -48,7 +51,8 @@ def test_changing_only_the_head_input_changes_the_prediction(head_driven):
 
 @pytest.mark.slow
 def test_on_head_driven_gaze_it_beats_a_head_blind_copy(head_driven):
-    """Measured on CPU (seed 0, 4 epochs): 8.55 deg with head pose vs 10.09 deg head-blind."""
+    """Measured on CPU in fp32 (seed 0, 4 epochs): 8.57 deg with head pose vs 10.12 deg head-blind
+    (AVX-512 machine; 8.55 vs 10.09 on an AVX2 one; seeds 1 and 2: 7.3 vs 9.7, 7.2 vs 9.1)."""
     X, y, X_te, y_te = head_driven
     err_head = mean_angular_error_deg(_fit(True, X, y, 4).predict(X_te), y_te)
     err_blind = mean_angular_error_deg(_fit(False, X, y, 4).predict(X_te), y_te)

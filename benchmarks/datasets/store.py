@@ -75,8 +75,9 @@ class Store:
         return str(self.manifest["checksum"])
 
     def eye_data(self, index=slice(None)) -> EyeData:
-        """Estimator input for the rows ``index`` (default: all, lazily memory-mapped)."""
-        return EyeData(self.images[index], self.head_pitchyaw_rad[index])
+        """Estimator input for the rows ``index`` (default: all, lazily memory-mapped), with the
+        rows' person index (for person-disjoint validation splits)."""
+        return EyeData(self.images[index], self.head_pitchyaw_rad[index], self.subject[index])
 
     def arrays(self, index=slice(None)) -> dict[str, np.ndarray]:
         """All fields for the rows ``index``, loaded into memory."""

@@ -61,7 +61,12 @@ def fit_predict_row(
     threads = set_threads(threads)
     train, test = open_store(train_store), open_store(test_store)
     X = train.eye_data(train_idx)
-    X = type(X)(np.ascontiguousarray(X.images), np.ascontiguousarray(X.head_pitchyaw_rad))
+    # the training people go with the training rows (CNN validation holds out whole people)
+    X = type(X)(
+        np.ascontiguousarray(X.images),
+        np.ascontiguousarray(X.head_pitchyaw_rad),
+        np.ascontiguousarray(X.subject),
+    )
     y = np.asarray(train.gaze_pitchyaw_rad[train_idx])
     estimator = create_estimator(method, **params)
     own = estimator.get_params()
@@ -77,7 +82,8 @@ def fit_predict_row(
     t0 = time.perf_counter()
     _call(plugin, method, "fit", lambda: estimator.fit(X, y))
     fit_s = time.perf_counter() - t0
-    X_test = test.eye_data()
+    # no person index at predict time: an estimator must not be able to use who a test image is
+    X_test = type(X)(test.images, test.head_pitchyaw_rad)
     t0 = time.perf_counter()
     pred = _call(plugin, method, "predict", lambda: estimator.predict(X_test))
     predict_s = time.perf_counter() - t0
