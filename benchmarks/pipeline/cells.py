@@ -17,7 +17,8 @@ from benchmarks.pipeline.refiner_stage import refiner_name
 from benchmarks.pipeline.suite import SuiteRow, data_seed, row_params
 from benchmarks.reporting.results import SCHEMA
 
-PIPELINE_VERSION = 1  # bump when a change must invalidate cached row results
+PIPELINE_VERSION = 2  # bump when a change must invalidate cached row results
+# 2: CPU "auto" precision became fp32 (rows cached as bf16 under the same params must not count)
 
 
 @dataclass

@@ -81,7 +81,7 @@ def train_stage(
     different runs, never reused for one another."""
     from refine.config import RefinerConfig
     from refine.train import is_complete, train_refiner
-    from torchkit.device import set_threads
+    from torchkit.device import resolve_device, set_threads, use_bf16
 
     cfg = refiner_settings(profile, seed, device, precision)
     threads = set_threads(threads)
@@ -91,6 +91,11 @@ def train_stage(
             "synthetic": synthetic.checksum,
             "real": real.checksum,
             "threads": threads,
+            # what "auto" resolves to here: a bf16 run is never reused as an fp32 one (a work
+            # dir shared by machines with and without bf16, or kept across a default change)
+            "bf16": use_bf16(
+                resolve_device(cfg.get("device", "auto")), cfg.get("precision", "auto")
+            ),
         }
     )
     run_dir = work_dir / "refiner" / f"{key}-seed{seed}"
