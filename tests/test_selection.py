@@ -79,6 +79,9 @@ def test_argmin_picks_the_planted_best_config():
 def test_ties_go_to_the_first_config_and_find_locates_the_default():
     res = [ConfigResult({"k": i}, e, [e], 0.0) for i, e in enumerate([2.0, 1.0, 1.0])]
     assert choose(res) == 1
+    # equal at the reported 0.001 deg: a tie, so the first (e.g. the previous default) stays
+    near = [ConfigResult({"k": i}, e, [e], 0.0) for i, e in enumerate([1.0004, 1.0001, 0.9])]
+    assert choose(near[:2]) == 0 and choose(near) == 2
     assert find(res, {"k": 2}) == 2 and find(res, {"k": 9}) is None and find(res, None) is None
 
 
@@ -148,3 +151,30 @@ def test_cli_refuses_a_test_domain_store(tmp_path):
     r = CliRunner().invoke(main, args + _stores(tmp_path, source_lab="demo:wild"))
     assert r.exit_code == 2 and "is a test-domain store" in r.output, r.output
     assert r.output.strip().count("\n") == 0 and not (tmp_path / "selection.md").exists()
+
+
+# The fields of a <target>.csv row that are not searched parameters.
+_SCORE_COLUMNS = {"config", "err_deg", "fold_errs_deg", "n_folds", "split", "chosen",
+                  "previous_default", "seconds"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(FULL))
+def test_defaults_are_the_committed_selection(name):
+    """Each estimator's defaults (the suite row's params for knn-synthetic) equal the config
+    `bench select` chose, as committed in results/demo/selection/<target>.csv."""
+    from pathlib import Path
+
+    from benchmarks.pipeline.suite import load_suite
+    from benchmarks.selection.writer import _fmt
+    from estimators import create_estimator
+
+    path = Path(__file__).resolve().parent.parent / "results/demo/selection" / f"{name}.csv"
+    with open(path) as f:
+        chosen = [row for row in csv.DictReader(f) if row["chosen"] == "1"]
+    assert len(chosen) == 1
+    searched = {k: v for k, v in chosen[0].items() if k not in _SCORE_COLUMNS and v != ""}
+    target = FULL[name]
+    rows = [r for r in load_suite("table1").rows if r.id == name and r.method == target.estimator]
+    est = create_estimator(target.estimator, **(rows[0].params if rows else {}))
+    params = est.get_params()
+    assert {k: _fmt(params[k]) for k in searched} == searched

@@ -82,6 +82,7 @@ def run_selection(
     """
     from benchmarks.pipeline.provenance import git_info
 
+    git = git_info()  # the checkout as it was when the search started (edits after do not count)
     outcomes = []
     for t in targets:
         store = stores[t.source]
@@ -101,7 +102,6 @@ def run_selection(
         "n_rows": n_rows, "n_folds": n_folds, "seed": seed, "data_seed": data_seed,
         "stores": {r: s.checksum for r, s in sorted(stores.items())},
     }  # fmt: skip
-    git = git_info()
     provenance = {
         "git_sha": git["git_sha"],
         "git_dirty": git["git_dirty"],

@@ -72,7 +72,7 @@ def summary_md(outcomes: list[Outcome], provenance: dict[str, Any], command: str
         "# Hyperparameter selection (demo training sources, no target labels)",
         "",
         f"Reproduce: `{command}`. Score: mean angular error (deg) over held-out rows, pooled over",
-        "folds; the lowest wins, ties to the first config in grid order. Every config's score is",
+        "folds; the lowest at 0.001 deg wins, ties to the first config in grid order. Every config's score is",
         "in `<target>.csv` next to this file. No `wild` / test store was read.",
         "",
         "| target | estimator | trained on | chosen | val err (deg) | previous default "
