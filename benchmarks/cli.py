@@ -10,6 +10,7 @@ from benchmarks.commands.perf import perf
 from benchmarks.commands.refine import refine
 from benchmarks.commands.report import report
 from benchmarks.commands.run import run
+from benchmarks.commands.select import select
 from benchmarks.commands.stability import stability
 
 
@@ -30,6 +31,7 @@ main.add_command(data)
 main.add_command(perf)
 main.add_command(refine)
 main.add_command(stability)
+main.add_command(select)
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,16 @@ def test_help_lists_commands():
     assert r.exit_code == 0
     listed = r.output.split("Commands:\n", 1)[1].splitlines()
     names = [line.split()[0] for line in listed if line.startswith("  ") and line.strip()]
-    assert sorted(names) == ["check", "data", "perf", "refine", "report", "run", "stability"]
+    assert sorted(names) == [
+        "check",
+        "data",
+        "perf",
+        "refine",
+        "report",
+        "run",
+        "select",
+        "stability",
+    ]
 
 
 def test_prepare_demo_and_show(tmp_path):

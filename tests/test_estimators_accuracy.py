@@ -1,5 +1,10 @@
 """Demo-domain accuracy: every estimator trained on 4,000 `wild` images, tested on 600 others.
 
+A sanity check only: each estimator, with its defaults, must learn something on one domain. No
+default comes from here (training and scoring on labelled `wild` data would be selecting on
+target labels); the defaults are chosen by `bench select` on person-disjoint folds of each row's
+training source (results/demo/selection/selection.md, docs/baselines.md).
+
 The mean-gaze predictor scores about 10.4 deg here. Measured (seeds below, fp32/bf16 CPU):
 kNN 4.95, SVR 3.36, ALR (Lu) 8.0, ALR-NNLS 4.08, clustered RF 5.97 (the plain forest 5.4),
 CNN (test-size settings) 4.46. Each method must beat a fraction of the mean predictor's error;
@@ -28,8 +33,8 @@ PARAMS = {
     "alr-nnls": {},
     "cnn": {"width": 0.25, "head_pose": True, "epochs": 3, "progress": False},
 }
-# ALR (Lu's signed weights on the 15-value region feature, defaults picked on the lab source, not
-# on wild) measures 8.0 deg here (0.77x the mean): region sums carry wild's uneven lighting, which
+# ALR (Lu's signed weights on the 15-value region feature, defaults chosen by `bench select` on
+# the lab source, not on wild) measures 8.0 deg here (0.77x the mean): region sums carry wild's uneven lighting, which
 # the lcn feature of the other methods removes. Its bound only says it learned something.
 MAX_RATIO = {"rf": 0.6, "alr": 0.85}
 
