@@ -169,6 +169,7 @@ def row_identity(
         # labelled ones never (0 for every Table-1 row); unlabelled ones through its refiner
         "protocol": plan.opts.protocol,
         "folds": None,
+        "test_people": people_of(plan.sources.stores["test"]),
         "target_labelled_n": 0,
         **NO_REFINER,
         "stage_key": key,
