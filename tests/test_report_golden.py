@@ -37,6 +37,7 @@ def write_results(res: Path) -> None:
             person = rng.normal(0, 1.5, N_PEOPLE)[subject]  # people differ
             err = np.abs(typical + person + rng.normal(0, 2.0, n)).astype(np.float32)
             preds_file = f"preds/{row_id}-seed{seed}.npz"
+            refined = train == "refined"
             save_predictions(res / preds_file, np.zeros((n, 2), np.float32), true, err, subject)
             row = {
                 "schema": SCHEMA,
@@ -74,6 +75,14 @@ def write_results(res: Path) -> None:
                     "recorded_at": "2026-01-01T00:00:00+0000",
                 },
                 "finished_at": "2026-01-01T00:00:00+0000",
+                # what the refiner saw and the row's target budget, as cells.py writes them
+                "protocol": "transductive",
+                "folds": None,
+                "test_people": [f"wild-s1000-p{p:02d}" for p in range(N_PEOPLE)],
+                "target_labelled_n": 0,
+                "refiner_people": [f"wild-s0-p{p:02d}" for p in range(15)] if refined else [],
+                "refiner_sees_test_people": False if refined else None,
+                "target_unlabelled_n": 2000 if refined else 0,
                 **error_summary(err),
             }
             append_row(res, row)

@@ -93,6 +93,22 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
     "cache key like --threads.",
 )
 @eval_option
+@click.option(
+    "--protocol",
+    type=click.Choice(["transductive", "strict"]),
+    default="transductive",
+    show_default=True,
+    help="transductive: one refiner per seed on every real-unlabelled image, test people's "
+    "included (as the paper); strict: person-disjoint folds over the test people, each fold's "
+    "refiner fit without that fold's people, predictions pooled over folds.",
+)
+@click.option(
+    "--folds",
+    default=3,
+    show_default=True,
+    type=click.IntRange(2),
+    help="--protocol strict: person-disjoint folds of the test people.",
+)
 @click.option("--rows", help="Comma-separated row ids to run (default: the profile's rows).")
 @click.option(
     "--report/--no-report", default=True, show_default=True, help="Write the report after."
@@ -124,6 +140,8 @@ def run(
     threads,
     row_threads,
     eval_split,
+    protocol,
+    folds,
     rows,
     report,
     audit,
@@ -143,7 +161,10 @@ def run(
         work_dir=work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work")),
         results_dir=results_dir
         or Path("results/runs")
-        / f"{suite.name}-{data_mode}-{name}{'-dev' * (eval_split == 'dev')}",
+        / (
+            f"{suite.name}-{data_mode}-{name}{'-dev' * (eval_split == 'dev')}"
+            f"{'-strict' * (protocol == 'strict')}"
+        ),
         seeds=seeds,
         jobs=jobs,
         device=device,
@@ -153,6 +174,8 @@ def run(
         backend=backend,
         scheduler=scheduler,
         eval_split=eval_split,
+        protocol=protocol,
+        folds=folds,
         roots=resolve_roots(
             {"MPIIGaze": mpiigaze, "UnityEyes": unityeyes, "UT Multiview": utmultiview}
         ),

@@ -8,10 +8,12 @@ seed, data mode, refiner, thread count, PIPELINE_VERSION); a re-run skips cells 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.pipeline.fit_row import training_indices
+from benchmarks.pipeline.fit_row import fit_predict_row, training_indices
+from benchmarks.pipeline.people import NO_REFINER, people_of, refiner_view
 from benchmarks.pipeline.provenance import config_hash, now_iso, provenance
 from benchmarks.pipeline.refiner_stage import refiner_name
 from benchmarks.pipeline.suite import SuiteRow, data_seed, row_params
@@ -30,16 +32,25 @@ class Cell:
     idx: Any
     config: dict[str, Any]
     identity: dict[str, Any]
+    test_idx: Any = None  # int64 rows of the test store this cell predicts (None: all of them)
 
 
 def pending_cells(
-    plan: Any, stores: dict, refiners: dict[str, str], seed: int, done: set[str]
+    plan: Any,
+    stores: dict,
+    refiners: dict[str, str],
+    seed: int,
+    done: set[str],
+    rows: list[SuiteRow] | None = None,
+    protocol: dict[str, Any] | None = None,
 ) -> list[Cell]:
-    """The seed's (row, seed) cells whose result is not in rows.jsonl yet."""
+    """The seed's (row, seed) cells whose result is not in rows.jsonl yet (of ``rows``, default
+    the plan's). ``protocol`` (None under the default, transductive one, so its keys never
+    moved) joins each cell's key config, e.g. {"name": "strict", "folds": 3}."""
     n_train = plan.profile["train"].get("n_train")
     seed_of_data = data_seed(plan.profile)
     tasks = []
-    for r in plan.rows:
+    for r in plan.rows if rows is None else rows:
         train_store = stores[r.train]
         want = None if n_train is None else int(n_train) * r.train_scale
         idx = training_indices(len(train_store), want, seed_of_data, seed)
@@ -57,12 +68,53 @@ def pending_cells(
             # float sums (and so the numbers) depend on the thread count
             "threads": plan.row_threads,
         }
+        if protocol is not None:
+            config["protocol"] = protocol
         key = config_hash(config)
         if key in done:
             continue
         identity = row_identity(plan, r, params, train_store, seed, key, refiners.get(r.train))
+        if refiner_name(r.train, plan.profile) is not None:  # what its refiner's pool held
+            identity.update(refiner_view(stores["real-unlabeled"], people_of(stores["test"])))
         tasks.append(Cell(r, train_store, idx, config, identity))
     return tasks
+
+
+def fit_cells(
+    plan: Any, tasks: list[Cell], test_path: str, seed: int
+) -> Iterator[tuple[Cell, dict[str, Any]]]:
+    """Fit the cells (in parallel with --jobs, on --backend); yield (cell, measured) as each
+    finishes, so the caller can append its row at once."""
+    from tqdm import tqdm
+
+    from benchmarks.pipeline.backends import Call, run_cells
+
+    opts = plan.opts
+    calls = [
+        Call(
+            fit_predict_row,
+            (
+                t.row.method,
+                t.identity["params"],
+                str(t.train_store.path),
+                t.idx,
+                test_path,
+                seed,
+                str(plan.results_dir / t.identity["preds_file"]),
+                plan.row_threads,
+                opts.progress and opts.jobs == 1 and opts.backend == "joblib",
+                plan.device,
+                opts.precision,
+                t.test_idx,
+            ),
+        )
+        for t in tasks
+    ]
+    bar = tqdm(total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress)
+    for i, measured in run_cells(calls, opts.backend, opts.jobs, plan.row_threads, opts.scheduler):
+        bar.update(1)
+        yield tasks[i], measured
+    bar.close()
 
 
 def finished_row(task: Cell, measured: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -72,9 +124,16 @@ def finished_row(task: Cell, measured: dict[str, Any], seed: int) -> dict[str, A
         **task.identity,
         **measured,
         # the device and precision the row's estimator really used, not the requested ones
-        "provenance": provenance(
-            task.config, used["device"], seed, task.identity["train_dataset"], used.get("precision")
-        ),
+        "provenance": {
+            **provenance(
+                task.config,
+                used["device"],
+                seed,
+                task.identity["train_dataset"],
+                used.get("precision"),
+            ),
+            "protocol": task.identity["protocol"],
+        },
         "finished_at": now_iso(),
     }
 
@@ -107,6 +166,13 @@ def row_identity(
         "data_mode": plan.opts.data_mode,
         "eval_split": plan.opts.eval_split,
         "profile": plan.profile["profile"]["name"],
+        # which protocol, and the target-domain (MPIIGaze / demo wild) images the row used:
+        # labelled ones never (0 for every Table-1 row); unlabelled ones through its refiner
+        "protocol": plan.opts.protocol,
+        "folds": None,
+        "test_people": people_of(plan.sources.stores["test"]),
+        "target_labelled_n": 0,
+        **NO_REFINER,
         "stage_key": key,
         "preds_file": f"preds/{r.id}-seed{seed}-{key}.npz",
     }

@@ -48,8 +48,12 @@ def fit_predict_row(
     progress: bool = False,
     device: str = "auto",
     precision: str | None = None,
+    test_idx: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Fit ``method`` on train_store[train_idx], predict test_store; save per-sample predictions.
+
+    ``test_idx`` (int64 (m,), None: every test row) predicts only those test rows (one fold of
+    ``--protocol strict``); the predictions file then holds those m rows, in that order.
 
     device (and precision, where not None) reach every estimator that takes them (the torch ones).
     Returns n_train, n_train_used (the estimator's ``n_train_used_`` where it has one), n_test, fit_s, predict_s, the error summary (degrees), and ``numerics``:
@@ -82,21 +86,22 @@ def fit_predict_row(
     t0 = time.perf_counter()
     _call(plugin, method, "fit", lambda: estimator.fit(X, y))
     fit_s = time.perf_counter() - t0
+    rows = slice(None) if test_idx is None else np.asarray(test_idx)
     # no person index at predict time: an estimator must not be able to use who a test image is
-    X_test = type(X)(test.images, test.head_pitchyaw_rad)
+    X_test = type(X)(test.images[rows], test.head_pitchyaw_rad[rows])
     t0 = time.perf_counter()
     pred = _call(plugin, method, "predict", lambda: estimator.predict(X_test))
     predict_s = time.perf_counter() - t0
     if plugin:
-        pred = checked_predictions(pred, len(test), method)
-    true = np.asarray(test.gaze_pitchyaw_rad)
+        pred = checked_predictions(pred, len(X_test.images), method)
+    true = np.asarray(test.gaze_pitchyaw_rad[rows])
     err = angular_error_deg(pred.astype(np.float64), true.astype(np.float64))
-    save_predictions(Path(preds_path), pred, true, err, np.asarray(test.subject))
+    save_predictions(Path(preds_path), pred, true, err, np.asarray(test.subject[rows]))
     return {
         "n_train": int(len(train_idx)),
         # rows the estimator really fitted (SVR subsamples; the CNNs hold out validation rows)
         "n_train_used": int(getattr(estimator, "n_train_used_", len(train_idx))),
-        "n_test": int(len(test)),
+        "n_test": int(len(true)),
         "fit_s": fit_s,
         "predict_s": predict_s,
         # what the estimator really ran on (classic methods: numpy on the CPU, float64)

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pipeline.cells import Cell, finished_row, pending_cells
-from benchmarks.pipeline.fit_row import fit_predict_row
+from benchmarks.pipeline.cells import Cell, finished_row, fit_cells, pending_cells
 from benchmarks.pipeline.refiner_stage import (
     copy_fit_summary,
     copy_refiner_outputs,
@@ -52,6 +51,10 @@ class RunOptions:
     eval_split: str = "test"  # demo only: "dev" scores on development people instead
     progress: bool = True
     audit: bool = True  # check label conventions of the training stores before fitting rows
+    # transductive: one refiner per seed on all real-unlabelled images (the paper's protocol);
+    # strict: person-disjoint folds over the test people (benchmarks/pipeline/protocol.py)
+    protocol: str = "transductive"
+    folds: int = 3  # strict only: person-disjoint folds of the test people
 
 
 def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
@@ -126,6 +129,14 @@ def run_suite(
     done = _done_keys(plan.results_dir)
     appended: list[dict[str, Any]] = []
     for seed in plan.seeds:
+        if opts.protocol == "strict":
+            from benchmarks.pipeline.protocol import strict_seed
+
+            def fold_stores(real, tag, seed=seed):
+                return _seed_stores(plan, seed, log, real, tag)
+
+            appended += strict_seed(plan, seed, done, fold_stores, log)
+            continue
         stores, refiners = _seed_stores(plan, seed, log)
         tasks = pending_cells(plan, stores, refiners, seed, done)
         if not tasks:
@@ -143,6 +154,10 @@ def _plan(
 ) -> _Plan:
     """Resolve rows, seeds, device and threads; fail before any work on a missing dataset root."""
     profile = _with_eval_split(profile, opts)
+    if opts.protocol not in ("transductive", "strict"):
+        raise UserError(f"protocol must be transductive or strict, not {opts.protocol!r}")
+    if opts.protocol == "strict" and opts.folds < 2:
+        raise UserError(f"--protocol strict needs --folds 2 or more, not {opts.folds}")
     rows = selected_rows(suite, profile, opts.only_rows)
     seeds = list(range(int(opts.seeds or profile["profile"].get("seeds", 1))))
     device = _resolve_device(opts.device)
@@ -167,7 +182,8 @@ def _plan(
             raise UserError(msg)
     log(
         f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
-        f"profile={profile['profile']['name']}, device={device}, threads={threads}, "
+        f"profile={profile['profile']['name']}, protocol={opts.protocol}, device={device}, "
+        f"threads={threads}, "
         f"cells on {opts.backend} ({opts.jobs} at a time, {plan.row_threads} threads each)"
     )
     return plan
@@ -204,11 +220,17 @@ def _prepare(plan: _Plan, log: Callable[[str], None]) -> None:
         audit_stores(plan.sources.stores, log)
 
 
-def _seed_stores(plan: _Plan, seed: int, log: Callable[[str], None]) -> tuple[dict, dict]:
+def _seed_stores(
+    plan: _Plan, seed: int, log: Callable[[str], None], real: Any = None, tag: str = ""
+) -> tuple[dict, dict]:
     """The seed's stores: the prepared ones plus, under each ``refined...`` source a row names,
     that refiner's refined store (each refiner fitted once per seed). Also returns source ->
-    the refiner description the rows' train_dataset carries."""
+    the refiner description the rows' train_dataset carries. ``real`` (a strict fold's pool)
+    replaces the real-unlabelled store the refiners fit on; ``tag`` ("-fold1") names the fold
+    in the results' refiner folders."""
     stores = dict(plan.sources.stores)
+    if real is not None:
+        stores["real-unlabeled"] = real
     wanted = {r.train: refiner_name(r.train, plan.profile) for r in plan.rows}
     by_name: dict[str, tuple[Any, str]] = {}  # refiner -> (store, description), once per seed
     described = {}
@@ -216,13 +238,13 @@ def _seed_stores(plan: _Plan, seed: int, log: Callable[[str], None]) -> tuple[di
         if name is None:
             continue
         if name not in by_name:
-            by_name[name] = _refined_store(plan, name, seed, stores, log)
+            by_name[name] = _refined_store(plan, name, seed, stores, log, tag)
         stores[train], described[train] = by_name[name]
     return stores, described
 
 
 def _refined_store(
-    plan: _Plan, name: str, seed: int, stores: dict, log: Callable[[str], None]
+    plan: _Plan, name: str, seed: int, stores: dict, log: Callable[[str], None], tag: str = ""
 ) -> tuple[Any, str]:
     """(refined store, description) of one refiner for one seed, fitted or found in the cache."""
     t0 = time.perf_counter()
@@ -244,7 +266,7 @@ def _refined_store(
         store = refine_stage(
             run_dir, synthetic, plan.work_dir, opts.progress, log, device=plan.device
         )
-        copy_refiner_outputs(run_dir, plan.results_dir / "refiner" / f"seed{seed}")
+        copy_refiner_outputs(run_dir, plan.results_dir / "refiner" / f"seed{seed}{tag}")
         desc = run_dir.name
     else:
         from benchmarks.pipeline.refiner_fit import fit_refined_store
@@ -256,52 +278,27 @@ def _refined_store(
             name, synthetic, real, plan.profile, seed, plan.work_dir, log, diag, plan.device
         )
         desc = f"{name} ({run_dir.name})"
-    copy_fit_summary(name, run_dir, plan.results_dir / "refiners" / name / f"seed{seed}")
-    log(f"refiner {name} for seed {seed}: {time.perf_counter() - t0:.0f} s")
+    copy_fit_summary(name, run_dir, plan.results_dir / "refiners" / name / f"seed{seed}{tag}")
+    log(f"refiner {name} for seed {seed}{tag}: {time.perf_counter() - t0:.0f} s")
     return store, desc
 
 
 def _fit_tasks(
     plan: _Plan, tasks: list[Cell], stores: dict, seed: int, log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
-    """Fit the cells (in parallel with --jobs, on --backend), appending each finished row at once."""
-    from tqdm import tqdm
-
-    from benchmarks.pipeline.backends import Call, run_cells
-
-    opts = plan.opts
-    calls = [
-        Call(
-            fit_predict_row,
-            (
-                t.row.method,
-                t.identity["params"],
-                str(t.train_store.path),
-                t.idx,
-                str(stores["test"].path),
-                seed,
-                str(plan.results_dir / t.identity["preds_file"]),
-                plan.row_threads,
-                opts.progress and opts.jobs == 1 and opts.backend == "joblib",
-                plan.device,
-                opts.precision,
-            ),
-        )
-        for t in tasks
-    ]
-    bar = tqdm(total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress)
+    """Fit the cells, appending each finished row at once (a killed run keeps those done)."""
     appended = []
-    outputs = run_cells(calls, opts.backend, opts.jobs, plan.row_threads, opts.scheduler)
-    for i, measured in outputs:
-        t = tasks[i]
+    for t, measured in fit_cells(plan, tasks, str(stores["test"].path), seed):
         row = finished_row(t, measured, seed)
         append_row(plan.results_dir, row)
         appended.append(row)
-        bar.update(1)
-        paper = t.row.paper_err_deg if t.row.paper_err_deg is not None else "-"
-        log(
-            f"  {t.row.id:<20} seed {seed}: {row['err_mean_deg']:6.2f} deg "
-            f"(paper {paper}; fit {row['fit_s']:.1f} s)"
-        )
-    bar.close()
+        log_row(t.row, row, seed, log)
     return appended
+
+
+def log_row(r: SuiteRow, row: dict[str, Any], seed: int, log: Callable[[str], None]) -> None:
+    paper = r.paper_err_deg if r.paper_err_deg is not None else "-"
+    log(
+        f"  {r.id:<20} seed {seed}: {row['err_mean_deg']:6.2f} deg "
+        f"(paper {paper}; fit {row['fit_s']:.1f} s)"
+    )

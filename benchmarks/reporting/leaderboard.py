@@ -86,6 +86,9 @@ def render_leaderboard(
         lines += ["> DEMO domain (procedural eyes standing in for UnityEyes → MPIIGaze): these",
                   "> numbers rank refiners on a controlled appearance gap; they are not MPIIGaze",
                   "> results.", ""]  # fmt: skip
+    from benchmarks.reporting.protocol_info import protocol_lines
+
+    lines += protocol_lines(latest_rows(read_rows(results_dir)), mode)
     lines += [
         "| refiner | estimator | error (deg) | 95% CI | Δ vs "
         f"{base} | p | people better | realism acc | gap closed | gaze err refit | Δ grey "

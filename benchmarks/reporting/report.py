@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.pipeline.people import compact
 from benchmarks.reporting.curves import plot_curves
 from benchmarks.reporting.per_person import per_person_errors, per_person_markdown
+from benchmarks.reporting.protocol_info import protocol_lines
+from benchmarks.reporting.provenance_table import provenance_lines
 from benchmarks.reporting.results import (
     latest_rows,
     load_errors_by_subject,
@@ -90,6 +93,15 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
                 "precision": numerics.get("precision", "numpy"),
                 "test_source": first["test_source"],
                 "train_dataset": first["train_dataset"],
+                # the protocol and what the row used of the target domain (NaN: not recorded)
+                "protocol": first.get("protocol", "transductive"),
+                "folds": first.get("folds"),
+                "refiner_people": compact(first["refiner_people"])
+                if "refiner_people" in first
+                else None,
+                "refiner_sees_test_people": first.get("refiner_sees_test_people"),
+                "target_labelled_n": first.get("target_labelled_n"),
+                "target_unlabelled_n": first.get("target_unlabelled_n"),
             }
         )
     return pd.DataFrame.from_records(records)
@@ -151,6 +163,7 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
             "> paper's MPIIGaze number, shown for the shape of the table, not as a target.",
             "",
         ]
+    lines += protocol_lines(latest_rows(read_rows(results_dir)), mode)
     names = TRAIN_NAMES["demo" if demo else "real"]
     lines += [
         "Mean angular error in degrees (lower is better); ours = mean ± std over seeds; "
@@ -203,26 +216,11 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
     lines += per_person_markdown(per_person_errors(results_dir, list(df["row_id"])))
     for caption, name in figures.items():
         lines += ["", f"## {caption}", "", f"![{caption}]({name})"]
+    lines += provenance_lines(df)
     lines += [
         "",
-        "## Provenance",
-        "",
-        "n_train: training images the row was given; n_train_used: those the estimator fitted.",
-        "",
-        "| row | n_train | n_train_used | n_test | fit s | git sha | config hash | seeds | device "
-        "| threads | precision |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in df.itertuples():
-        lines.append(
-            f"| {r.row_id} | {r.n_train:,} | {r.n_train_used:,} | {r.n_test:,} | {r.fit_s:.1f} "
-            f"| {r.git_sha} "
-            f"| {r.config_hash} | {r.seeds} | {r.device} | {r.threads} | {r.precision} |"
-        )
-    lines += [
-        "",
-        f"Data mode: **{mode}**, profile: **{df['profile'].iloc[0]}**. "
-        f"Test set: {df['test_source'].iloc[0]}.",
+        f"Data mode: **{mode}**, profile: **{df['profile'].iloc[0]}**, protocol: "
+        f"**{', '.join(dict.fromkeys(df['protocol']))}**. Test set: {df['test_source'].iloc[0]}.",
         "",
         "Training data per row:",
         "",
