@@ -8,7 +8,7 @@ seed, data mode, refiner, thread count, PIPELINE_VERSION); a re-run skips cells 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from benchmarks.pipeline.people import NO_REFINER, people_of, refiner_view
 from benchmarks.pipeline.provenance import config_hash, now_iso, provenance
 from benchmarks.pipeline.refiner_stage import refiner_name
 from benchmarks.pipeline.suite import SuiteRow, data_seed, row_params
-from benchmarks.reporting.results import SCHEMA
+from benchmarks.reporting.results import SCHEMA, append_row
 
 PIPELINE_VERSION = 2  # bump when a change must invalidate cached row results
 # 2: CPU "auto" precision became fp32 (rows cached as bf16 under the same params must not count)
@@ -176,3 +176,22 @@ def row_identity(
         "stage_key": key,
         "preds_file": f"preds/{r.id}-seed{seed}-{key}.npz",
     }
+
+
+def append_finished(
+    plan: Any, cell: Cell, measured: dict[str, Any], seed: int, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Append a finished cell's row to rows.jsonl at once (a killed run keeps those done), log
+    it, and return it."""
+    row = finished_row(cell, measured, seed)
+    append_row(plan.results_dir, row)
+    log_row(cell.row, row, seed, log)
+    return row
+
+
+def log_row(r: SuiteRow, row: dict[str, Any], seed: int, log: Callable[[str], None]) -> None:
+    paper = r.paper_err_deg if r.paper_err_deg is not None else "-"
+    log(
+        f"  {r.id:<20} seed {seed}: {row['err_mean_deg']:6.2f} deg "
+        f"(paper {paper}; fit {row['fit_s']:.1f} s)"
+    )

@@ -27,11 +27,11 @@ import numpy as np
 
 from benchmarks.datasets.store import Store, is_store, open_store
 from benchmarks.datasets.writer import StoreWriter
-from benchmarks.pipeline.cells import Cell, finished_row, fit_cells, pending_cells
+from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_cells
 from benchmarks.pipeline.people import UNKNOWN, people_of, person_names, refiner_view
 from benchmarks.pipeline.provenance import config_hash
 from benchmarks.pipeline.refiner_stage import refiner_name
-from benchmarks.reporting.results import append_row, error_summary, save_predictions
+from benchmarks.reporting.results import error_summary, save_predictions
 from estimators.base import UserError
 
 PROTOCOLS = ("transductive", "strict")
@@ -139,8 +139,6 @@ def strict_seed(
 ) -> list[dict[str, Any]]:
     """One seed under the strict protocol; returns the rows it appended. ``fold_stores(pool,
     tag)`` -> (stores, refiner descriptions) with every refiner fit on ``pool``."""
-    from benchmarks.pipeline.run import log_row
-
     test = plan.sources.stores["test"]
     folds = make_folds(test, plan.opts.folds)
     if len(folds) < plan.opts.folds:
@@ -153,7 +151,7 @@ def strict_seed(
     for t, measured in fit_cells(
         plan, pending_cells(plan, base, {}, seed, done, plain, proto), str(test.path), seed
     ):
-        appended.append(_append(plan, t, measured, seed, log_row, log))
+        appended.append(append_finished(plan, t, measured, seed, log))
     if target:
         appended += _folded_rows(plan, target, folds, seed, done, fold_stores, proto, log)
     if not appended:
@@ -161,17 +159,8 @@ def strict_seed(
     return appended
 
 
-def _append(plan: Any, cell: Cell, measured: dict, seed: int, log_row, log) -> dict[str, Any]:
-    row = finished_row(cell, measured, seed)
-    append_row(plan.results_dir, row)
-    log_row(cell.row, row, seed, log)
-    return row
-
-
 def _folded_rows(plan, target, folds, seed, done, fold_stores, proto, log) -> list[dict]:
     """The refined rows: one fit per fold, each predicting its fold's people, pooled per row."""
-    from benchmarks.pipeline.run import log_row
-
     real = plan.sources.stores["real-unlabeled"]
     per_fold = []  # (fold, the target rows' cells on that fold's refiners), rows in target order
     for fold in folds:
@@ -205,7 +194,7 @@ def _folded_rows(plan, target, folds, seed, done, fold_stores, proto, log) -> li
         left[i] -= 1
         if left[i] == 0:  # a row is written as soon as all its folds are in
             row_m = _pooled_measure(plan, pooled[i], fits[i], [measured[id(p)] for _, p in fits[i]])
-            appended.append(_append(plan, pooled[i], row_m, seed, log_row, log))
+            appended.append(append_finished(plan, pooled[i], row_m, seed, log))
     return appended
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pipeline.cells import Cell, finished_row, fit_cells, pending_cells
+from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_cells
+from benchmarks.pipeline.protocol import PROTOCOLS
 from benchmarks.pipeline.refiner_stage import (
     copy_fit_summary,
     copy_refiner_outputs,
@@ -28,7 +29,7 @@ from benchmarks.pipeline.refiner_stage import (
 )
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
 from benchmarks.pipeline.suite import Suite, SuiteRow
-from benchmarks.reporting.results import append_row, read_rows
+from benchmarks.reporting.results import read_rows
 from estimators.base import UserError
 from torchkit.files import write_json_atomic
 
@@ -154,8 +155,8 @@ def _plan(
 ) -> _Plan:
     """Resolve rows, seeds, device and threads; fail before any work on a missing dataset root."""
     profile = _with_eval_split(profile, opts)
-    if opts.protocol not in ("transductive", "strict"):
-        raise UserError(f"protocol must be transductive or strict, not {opts.protocol!r}")
+    if opts.protocol not in PROTOCOLS:
+        raise UserError(f"protocol must be {' or '.join(PROTOCOLS)}, not {opts.protocol!r}")
     if opts.protocol == "strict" and opts.folds < 2:
         raise UserError(f"--protocol strict needs --folds 2 or more, not {opts.folds}")
     rows = selected_rows(suite, profile, opts.only_rows)
@@ -287,18 +288,7 @@ def _fit_tasks(
     plan: _Plan, tasks: list[Cell], stores: dict, seed: int, log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     """Fit the cells, appending each finished row at once (a killed run keeps those done)."""
-    appended = []
-    for t, measured in fit_cells(plan, tasks, str(stores["test"].path), seed):
-        row = finished_row(t, measured, seed)
-        append_row(plan.results_dir, row)
-        appended.append(row)
-        log_row(t.row, row, seed, log)
-    return appended
-
-
-def log_row(r: SuiteRow, row: dict[str, Any], seed: int, log: Callable[[str], None]) -> None:
-    paper = r.paper_err_deg if r.paper_err_deg is not None else "-"
-    log(
-        f"  {r.id:<20} seed {seed}: {row['err_mean_deg']:6.2f} deg "
-        f"(paper {paper}; fit {row['fit_s']:.1f} s)"
-    )
+    return [
+        append_finished(plan, t, measured, seed, log)
+        for t, measured in fit_cells(plan, tasks, str(stores["test"].path), seed)
+    ]
