@@ -12,6 +12,7 @@ from benchmarks.commands.report import report
 from benchmarks.commands.run import run
 from benchmarks.commands.select import select
 from benchmarks.commands.stability import stability
+from benchmarks.commands.turing import turing
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +33,7 @@ main.add_command(perf)
 main.add_command(refine)
 main.add_command(stability)
 main.add_command(select)
+main.add_command(turing)
 
 if __name__ == "__main__":
     main()

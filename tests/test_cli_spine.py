@@ -18,6 +18,7 @@ def test_help_lists_commands():
         "run",
         "select",
         "stability",
+        "turing",
     ]
 
 
