@@ -42,10 +42,13 @@ def make_study(run, tmp_path, sources=("refined",), trials=20, pool=40, seed=0):
     return open_or_create(req, lambda: run.results_dir)[0]
 
 
-def take(app, study, choose):
+def take(app, study, choose, pid=None):
     """One participant takes the whole study through the app (a fresh test client);
-    choose(trial) -> 'real' | 'fake' (a trial: design.Trial). Returns the participant id."""
+    choose(trial) -> 'real' | 'fake' (a trial: design.Trial). Returns the participant id.
+    pid: a fixed id (a browser that has it already), so plans, and so results, are fixed."""
     client = app.test_client()
+    if pid is not None:
+        client.set_cookie(COOKIE, pid)
     assert client.post("/start").status_code == 303
     pid = client.get_cookie(COOKIE).value
     for k in range(study.design.trials_per_person):
@@ -95,8 +98,8 @@ def test_random_answers_cover_chance_and_a_cue_gives_all_right(run, tmp_path):
     study = make_study(run, tmp_path, trials=40, pool=40)
     app = create_app(study)
     rng = np.random.default_rng(5)
-    for _ in range(10):
-        take(app, study, lambda t: str(rng.choice([REAL, FAKE])))
+    for person in range(10):  # fixed ids: random answers against fixed plans, a fixed result
+        take(app, study, lambda t: str(rng.choice([REAL, FAKE])), pid=f"p{person:012x}")
     guessing = build_report(study.path, machine=False).arms[0].counts.accuracy
     assert guessing.n == 400 and guessing.ci95_lo < 0.5 < guessing.ci95_hi
     assert guessing.p_value > 0.05
@@ -141,12 +144,14 @@ def test_trial_page_and_image_url_leak_nothing(run, tmp_path):
     c.post("/start")
     secrets = ["refined", "synthetic", "degrade", "demo", "wild", "sim", str(run.work_dir)]
     secrets += [s.store_path for s in [study.record.real, *study.record.fakes]]
+    sizes = set()
     for _ in range(8):
         html = c.get("/trial").get_data(as_text=True)
         for word in secrets:
             assert word not in html.lower(), word
         token = TOKEN_RE.search(html).group(1)
         assert re.fullmatch(r"[A-Za-z0-9_-]{24}", token)
+        sizes.add(len(c.get(f"/image/{token}").data))  # a byte count that differs would tell
         other = app.test_client()
         other.post("/start")
         assert other.get(f"/image/{token}").status_code == 404  # not someone else's token
@@ -154,6 +159,7 @@ def test_trial_page_and_image_url_leak_nothing(run, tmp_path):
         c.post("/answer", data={"token": token, "answer": "real"})  # a second click: ignored
     assert len(read_answers(study.answers_path, study.trials)) == 8
     assert c.get("/trial").headers["Location"].endswith("/done")
+    assert len(sizes) == 1
 
 
 # -- answers survive restarts and crashes -------------------------------------------------------

@@ -7,7 +7,8 @@ to the next trial: a reload never answers twice), ``GET /done``, ``POST /new`` (
 cookie: the next person on this browser starts afresh).
 
 Tokens are random, minted per trial page and valid for that participant's current trial only,
-so the page and the image URL say nothing about the image. Several people can take the study at
+so the page and the image URL say nothing about the image; images are uncompressed PNGs of one
+size, so neither does the download's byte count. Several people can take the study at
 once (a threaded server; the answers log serialises appends).
 """
 
@@ -34,11 +35,12 @@ MAX_RT_MS = 3_600_000  # a client response time above an hour is not one
 
 
 def upscaled_png(image: np.ndarray, upscale: int, interpolation: str) -> bytes:
-    """(H, W) uint8 -> PNG bytes of the image enlarged ``upscale`` times."""
+    """(H, W) uint8 -> PNG bytes of the image enlarged ``upscale`` times. Stored uncompressed,
+    so every image of a study has the same byte size: the size says nothing about the source."""
     h, w = image.shape
     how = cv2.INTER_NEAREST if interpolation == "nearest" else cv2.INTER_LINEAR
     big = cv2.resize(np.ascontiguousarray(image), (w * upscale, h * upscale), interpolation=how)
-    ok, png = cv2.imencode(".png", big)
+    ok, png = cv2.imencode(".png", big, [cv2.IMWRITE_PNG_COMPRESSION, 0])
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return png.tobytes()
@@ -183,7 +185,11 @@ def create_app(study: Study) -> Flask:
 def make_server(study: Study, host: str = "127.0.0.1", port: int = 8025):
     """A threaded WSGI server for the study, bound to (host, port) (port 0: any free port; the
     bound one is ``server.port``); UserError when the address cannot be bound."""
+    import logging
+
     from werkzeug.serving import make_server as werkzeug_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request; errors stay
 
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
