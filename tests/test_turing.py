@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import warnings
 
 import numpy as np
 import pytest
@@ -355,3 +356,47 @@ def test_the_study_dir_reopens_with_the_same_pools(run, tmp_path):
     again = open_study(study.path)
     assert again.record == study.record
     assert again.trials("p00000000abcd") == study.trials("p00000000abcd")
+
+
+def test_a_report_before_anyone_answered_and_with_one_partial_participant(run, tmp_path):
+    study = make_study(run, tmp_path, sources=("refined", "synthetic"), trials=8)
+    r = CliRunner().invoke(main, ["turing", "report", "--study", str(study.path), "--no-machine"])
+    assert r.exit_code == 0, r.output
+    assert "| refined | 0 | 0 | – | – | – | 0 |" in (study.path / "turing.md").read_text()
+    c = create_app(study).test_client()
+    c.post("/start")
+    token = TOKEN_RE.search(c.get("/trial").get_data(as_text=True)).group(1)
+    c.post("/answer", data={"token": token, "answer": "real"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "All-NaN slice" from the arm nobody answered yet
+        report = build_report(study.path, machine=False)
+    assert sum(a.counts.accuracy.n for a in report.arms) == 1
+
+
+def test_bench_turing_without_arguments_serves_the_latest_run_and_resumes(tmp_path, monkeypatch):
+    import benchmarks.turing.server as server_module
+
+    made = write_demo_run(tmp_path / "made", n_real=30, n_synthetic=30)
+    (tmp_path / "results" / "runs").mkdir(parents=True)
+    made.results_dir.rename(tmp_path / "results" / "runs" / "table1-demo-quick")
+    made.work_dir.rename(tmp_path / "work")  # ./work: where `bench run` keeps its stores
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GAZEBENCH_WORK", raising=False)
+    real_make_server = server_module.make_server
+
+    def served_once(*args, **kwargs):  # serve nothing: return as Ctrl-C would
+        server = real_make_server(*args, **kwargs)
+        server.serve_forever = lambda: None
+        return server
+
+    monkeypatch.setattr(server_module, "make_server", served_once)
+    r = CliRunner().invoke(main, ["turing", "--port", "0", "--trials", "10"])
+    assert r.exit_code == 0, r.output
+    study = "results/runs/table1-demo-quick/turing-refined"
+    assert f"created study {study}: refined vs real, 10 trials per person" in r.output
+    assert "open http://localhost:" in r.output and "stopped; answers in" in r.output
+    record = json.loads((tmp_path / study / "study.json").read_text())
+    assert record["real"]["description"] == "demo:wild (30 images)"
+    assert record["fakes"][0]["store_path"] == "work/stores/refined/degrade-fixture-seed0"
+    r = CliRunner().invoke(main, ["turing", "--port", "0"])
+    assert r.exit_code == 0 and f"resuming study {study}" in r.output, r.output

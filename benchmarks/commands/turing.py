@@ -95,11 +95,12 @@ def turing(
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"listening on {host}: anyone who can reach this machine can take the study")
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl-C (werkzeug catches the KeyboardInterrupt)
     except KeyboardInterrupt:
-        click.echo(f"stopped; answers in {study.answers_path}")
+        pass
     finally:
         server.server_close()
+    click.echo(f"stopped; answers in {study.answers_path}")
 
 
 @turing.command("report")

@@ -19,7 +19,11 @@ def _f(x: float, fmt: str = ".3f") -> str:
 
 
 def _ci(b: Binomial) -> str:
-    return f"{_f(b.ci95_lo, '.3f')}–{_f(b.ci95_hi, '.3f')}"
+    return "–" if math.isnan(b.ci95_lo) else f"{b.ci95_lo:.3f}–{b.ci95_hi:.3f}"
+
+
+def _range(lo: float, hi: float) -> str:
+    return "–" if math.isnan(lo) else f"{lo:.3f}–{hi:.3f}"
 
 
 def _p(p: float) -> str:
@@ -104,7 +108,7 @@ def render_markdown(report: StudyReport) -> str:
         c = arm.counts
         lines.append(
             f"| {arm.arm} | {_f(c.err_real)} ({c.n_real}) | {_f(c.err_fake)} ({c.n_fake}) "
-            f"| {_f(c.hype_error)} | {_f(arm.err_boot_lo)}–{_f(arm.err_boot_hi)} "
+            f"| {_f(c.hype_error)} | {_range(arm.err_boot_lo, arm.err_boot_hi)} "
             f"| {_f(c.median_rt_s, '.2f')} |"
         )
     if len(report.arms) > 1:

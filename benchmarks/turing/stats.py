@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,9 +73,10 @@ def people_bootstrap(
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, people, (n_boot, people))
     tot = counts[draws].sum(1)  # (n_boot, arms)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an arm nobody answered yet: nan
         rates = errors[draws].sum(1) / tot
-    lo, hi = np.nanquantile(rates, [0.025, 0.975], axis=0)
+        lo, hi = np.nanquantile(rates, [0.025, 0.975], axis=0)
     stable = math.nan
     if arms > 1:
         observed = np.argsort(-(errors.sum(0) / np.maximum(counts.sum(0), 1)), kind="stable")
