@@ -20,7 +20,7 @@ import torch
 from estimators.base import MissingFileError
 from refine.config import RefinerConfig
 from refine.images import check_images, resize, to_tensor
-from refine.networks import Refiner
+from refine.networks import make_refiner
 from torchkit.device import autocast, resolve_device, use_bf16
 
 
@@ -45,9 +45,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
         raise MissingFileError(
             f"{run_dir}: no trained refiner (refiner.pt and checkpoint.pt missing)"
         )
-    refiner = Refiner(
-        config.refiner_width, config.refiner_blocks, config.input_hw, config.refiner_padding
-    )
+    refiner = make_refiner(config)
     refiner.load_state_dict(state)
     refiner.config_hash = config.config_hash()
     refiner.precision = config.precision  # iter_refined applies it as it was trained

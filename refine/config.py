@@ -36,7 +36,11 @@ from torchkit.files import config_hash
 _TUPLE_FIELDS = ("input_hw", "disc_widths")
 # Fields added after runs were written, with the behaviour those runs had: a config.json without
 # the field reads as that value, and a config at that value hashes as if the field were absent.
-_WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {"loss_reduction": "mean"}
+_WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
+    "loss_reduction": "mean",
+    "refiner_residual": False,
+    "match_real_gaze": False,
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class RefinerConfig:
     refiner_width: int = 64
     refiner_blocks: int = 4
     refiner_padding: str = "zeros"  # "zeros" (Keras 'same', the reimplementations) | "replicate"
+    refiner_residual: bool = False  # departure: R(x) = x + tanh(.), starting at the identity
     disc_widths: tuple[int, int, int, int] = (96, 64, 32, 32)
     input_hw: tuple[int, int] = (35, 55)
     # -- run
@@ -68,18 +73,22 @@ class RefinerConfig:
     log_every: int = 10  # steps between rows of losses.csv (means over the interval)
     max_loss: float = 1e5  # any loss above this (or NaN/inf) stops the run: "exploding"
     diag_n: int = 2000  # images per class used by the end-of-run diagnostics
+    probe_steps: int = 600  # training steps of the frozen gaze probe (refine.labelcheck)
     # -- stability (refine/selection.py): all off by default, the paper has none of them
     ema_decay: float = 0.0  # >0: refine with an exponential moving average of R's weights
     select_every: int = 0  # >0: score a snapshot every this many adversarial steps, keep the best
     select_n: int = 1000  # images per class a snapshot is scored on
     holdout_real_fraction: float = 0.0  # share of the real pool R and D never see (selection)
-    select_max_label_ratio: float = 1.10  # refit-on-R(x) / on-x gaze error a snapshot may reach
+    select_max_label_ratio: float = 1.10  # no-refit probe ratio a snapshot may reach
+    # -- the layout cue (departure): draw synthetic batches so their gaze matches the real
+    # pool's, as a frozen synthetic-trained probe estimates it (no real label is read)
+    match_real_gaze: bool = False
 
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:  # JSON/TOML give lists; keep the dataclass hashable
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         at_least_1 = ("buffer_size", "kg", "kd", "steps", "batch_size", "refiner_width")
-        at_least_1 += ("checkpoint_every", "sample_every", "log_every", "diag_n")
+        at_least_1 += ("checkpoint_every", "sample_every", "log_every", "diag_n", "probe_steps")
         at_least_0 = ("pretrain_r_steps", "pretrain_d_steps", "refiner_blocks")
         bad = [n for n in at_least_1 if int(getattr(self, n)) < 1]
         bad += [n for n in at_least_0 if int(getattr(self, n)) < 0]
@@ -220,6 +229,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "sample_every": 50,
         "log_every": 10,
         "diag_n": 500,
+        "probe_steps": 100,
     },
     "quick": {
         **_LIGHT,

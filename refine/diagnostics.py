@@ -10,10 +10,12 @@ random synthetic and real images:
   pixels (layout; coarse look) and on the grey-level histogram. Each is trained on one half of
   the images and scored on the other. The summary is the panel's mean accuracy, and
   ``realism_gap_closed`` = (acc_synthetic - acc_refined) / (acc_synthetic - 0.5).
-- **Label preservation:** mean |R(x) - x| in grey levels, and the gaze error (degrees) of a
-  ridge regressor on 2x-downsampled pixels + head pose trained on synthetic images: on held-out
-  x, on R(x) of the same images (how much the image moved for a synthetic-trained estimator),
-  and refit on R(x) (whether the gaze is still in the refined image).
+- **Label preservation:** mean |R(x) - x| in grey levels; ``label_ratio_no_refit``, the error of
+  a *frozen*, tone-invariant gaze probe trained on other synthetic images (refine.labelcheck) on
+  R(x) over its error on x, the check that sees a moved or erased iris; and, as before, the gaze
+  error (degrees) of a ridge regressor on 2x-downsampled pixels + head pose trained on synthetic
+  images: on held-out x, on R(x) of the same images, and refit on R(x) (a refit re-learns any
+  smooth remap of the gaze, so it only says whether *some* gaze is left in the image).
 """
 
 from __future__ import annotations
@@ -165,11 +167,32 @@ def run_diagnostics(
     hw = tuple(config.input_hw)
     x, refined = refine_images(refiner, np.asarray(synthetic[rows_s]), hw, device, config.precision)
     real_hw = to_uint8(to_tensor(np.asarray(real[rows_r]), hw))
-    gaze = head = None
+    gaze = head = probe = None
     if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
         gaze = np.asarray(gaze_pitchyaw_rad[rows_s], np.float64)
         head = np.asarray(head_pitchyaw_rad[rows_s], np.float64)
-    return score_refined(x, refined, real_hw, config.seed, gaze, head)
+        probe = synthetic_probe(
+            synthetic, gaze_pitchyaw_rad, head_pitchyaw_rad, rows_s, hw, config.seed,
+            config.probe_steps,
+        )  # fmt: skip
+    return score_refined(x, refined, real_hw, config.seed, gaze, head, probe)
+
+
+def synthetic_probe(
+    synthetic, gaze_pitchyaw_rad, head_pitchyaw_rad, scored_rows, hw, seed, steps: int = 600
+):
+    """(probe, keep): the frozen gaze probe (refine.labelcheck) trained at ``hw`` on its fixed
+    synthetic rows with their synthetic labels, and the (k,) bool mask of ``scored_rows`` it may
+    be scored on (those it was not trained on)."""
+    from refine.labelcheck import fit_gaze_probe, probe_rows
+    from refine.probe import ProbeSpec
+
+    rows = probe_rows(len(synthetic), seed)
+    images = to_uint8(to_tensor(np.asarray(synthetic[rows]), tuple(hw)))
+    gaze = np.asarray(gaze_pitchyaw_rad[rows], np.float64)
+    head = np.asarray(head_pitchyaw_rad[rows], np.float64)
+    probe = fit_gaze_probe(images, gaze, head, ProbeSpec(steps=int(steps), seed=int(seed)))
+    return probe, ~np.isin(scored_rows, rows)
 
 
 def score_refined(
@@ -179,12 +202,15 @@ def score_refined(
     seed: int,
     gaze: np.ndarray | None = None,
     head: np.ndarray | None = None,
+    probe=None,
 ) -> dict[str, Any]:
     """Realism and label preservation of any refiner, from its output alone.
 
     x, refined: (k, H, W) uint8 synthetic images and the refiner's output for them, row for row;
     real: (m, H, W) uint8 real images at the same resolution; gaze, head: (k, 2) radians of x
-    (None: the gaze part is skipped). Returns the JSON-able dict described in the module doc.
+    (None: the gaze part is skipped); probe: a frozen gaze probe (refine.labelcheck) trained on
+    other synthetic images at this resolution (None: no ``label_ratio_no_refit``). Returns the
+    JSON-able dict described in the module doc.
     """
     hw = tuple(x.shape[1:])
     out: dict[str, Any] = {
@@ -211,12 +237,19 @@ def score_refined(
     )
     if gaze is not None and head is not None:
         out.update(gaze_errors(x, refined, gaze, head))
+        if probe is not None:
+            from refine.labelcheck import no_refit_errors
+
+            net, keep = probe
+            out.update(no_refit_errors(net, x[keep], refined[keep], gaze[keep], head[keep]))
+            out["probe_n_scored"] = int(keep.sum())
     else:
         out["gaze"] = "skipped: no synthetic gaze/head labels given"
     out["note"] = (
         "realism: held-out accuracy of fresh classifiers (cnn, logreg_2x, logreg_8x, histogram; "
         "summary = their mean) telling real from X; 0.5 = indistinguishable, lower is better. "
-        "gaze: ridge on 2x-pooled pixels + head pose trained on synthetic x"
+        "gaze: ridge on 2x-pooled pixels + head pose trained on synthetic x; "
+        "label_ratio_no_refit: a frozen tone-invariant CNN probe's error on R(x) / on x"
     )
     return out
 
@@ -231,6 +264,7 @@ def diagnose_refined(
     hw: tuple[int, int] = (35, 55),
     gaze_pitchyaw_rad: np.ndarray | None = None,
     head_pitchyaw_rad: np.ndarray | None = None,
+    probe_steps: int = 600,
 ) -> dict[str, Any]:
     """The diagnostics of any refiner from its stored output: (N, 36, 60) uint8 ``synthetic`` and
     ``refined`` (row-aligned), (M, 36, 60) uint8 ``real``. Samples and resolution as
@@ -243,9 +277,12 @@ def diagnose_refined(
     def at_hw(images: np.ndarray) -> np.ndarray:
         return to_uint8(to_tensor(np.asarray(images), tuple(hw)))
 
-    gaze = head = None
+    gaze = head = probe = None
     if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
         gaze = np.asarray(gaze_pitchyaw_rad[rows_s], np.float64)
         head = np.asarray(head_pitchyaw_rad[rows_s], np.float64)
+        probe = synthetic_probe(
+            synthetic, gaze_pitchyaw_rad, head_pitchyaw_rad, rows_s, hw, seed, probe_steps
+        )
     x, out = at_hw(synthetic[rows_s]), at_hw(refined[rows_s])
-    return score_refined(x, out, at_hw(real[rows_r]), seed, gaze, head)
+    return score_refined(x, out, at_hw(real[rows_r]), seed, gaze, head, probe)

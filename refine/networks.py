@@ -38,15 +38,23 @@ class Refiner(nn.Module):
         blocks: int = 4,
         input_hw: tuple[int, int] = (35, 55),
         padding_mode: str = "zeros",
+        residual: bool = False,
     ):
         super().__init__()
         self.input_hw = tuple(input_hw)
+        self.residual = bool(residual)
         self.stem = nn.Conv2d(1, width, 3, padding=1, padding_mode=padding_mode)
         self.blocks = nn.Sequential(*[ResnetBlock(width, padding_mode) for _ in range(blocks)])
         self.head = nn.Conv2d(width, 1, 1)
+        if self.residual:  # starts as the identity: R(x) = x exactly before any update
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.head(self.blocks(torch.relu(self.stem(x)))))
+        h = self.head(self.blocks(torch.relu(self.stem(x))))
+        if self.residual:  # a departure from the paper (its R ends in tanh of the features)
+            return (x + torch.tanh(h)).clamp(-1.0, 1.0)
+        return torch.tanh(h)
 
 
 class LocalDiscriminator(nn.Module):
@@ -85,10 +93,18 @@ class LocalDiscriminator(nn.Module):
 
 def build_networks(config) -> tuple[Refiner, LocalDiscriminator]:
     """R and D for a :class:`refine.config.RefinerConfig` (weights from torch's current RNG)."""
-    refiner = Refiner(
-        config.refiner_width, config.refiner_blocks, config.input_hw, config.refiner_padding
+    return make_refiner(config), LocalDiscriminator(config.disc_widths)
+
+
+def make_refiner(config) -> Refiner:
+    """R for a :class:`refine.config.RefinerConfig` (untrained)."""
+    return Refiner(
+        config.refiner_width,
+        config.refiner_blocks,
+        config.input_hw,
+        config.refiner_padding,
+        residual=getattr(config, "refiner_residual", False),
     )
-    return refiner, LocalDiscriminator(config.disc_widths)
 
 
 def refiner_flops(width: int, blocks: int, hw: tuple[int, int]) -> float:

@@ -8,8 +8,10 @@ the best. The score uses no target labels at all:
 - **realism**: held-out accuracy of quick classifiers (logistic regression on 2x2- and 8x8-pooled
   pixels and on the grey-level histogram) telling *held-out* real training images (a share of
   the unlabeled real pool that R and D never see) from R(x); lower is better, 0.5 is ideal;
-- **label preservation**, with synthetic labels only: a ridge regressor refit on R(x) must
-  predict the synthetic gaze within ``select_max_label_ratio`` of the same regressor on x.
+- **label preservation**, with synthetic labels only: a frozen, tone-invariant gaze probe
+  (refine.labelcheck), trained on other synthetic images, must read the synthetic gaze from R(x)
+  within ``select_max_label_ratio`` of its error on x (no refit: a regressor refit on R(x)
+  re-learns any smooth remap of the gaze and passes a refiner that moved every iris).
 
 The chosen snapshot is the most realistic one that keeps labels; when none keeps them, the one
 that keeps them best. Each score is deterministic given the images (fixed classifier seeds).
@@ -39,6 +41,7 @@ class SelectionSet:
     gaze_pitchyaw_rad: np.ndarray | None
     head_pitchyaw_rad: np.ndarray | None
     real: np.ndarray
+    probe: Any = None  # refine.probe.FrozenProbe of gaze, trained on other synthetic rows
 
 
 def make_selection_set(
@@ -49,6 +52,7 @@ def make_selection_set(
     seed: int,
     gaze_pitchyaw_rad: np.ndarray | None = None,
     head_pitchyaw_rad: np.ndarray | None = None,
+    probe_steps: int = 600,
 ) -> SelectionSet:
     """Draw ``n`` synthetic rows (fixed by ``seed``) and resize them and the held-out real images
     (indexable arrays; real_holdout may be a memory map) to ``hw``."""
@@ -57,7 +61,16 @@ def make_selection_set(
     real_rows = np.sort(rng.choice(len(real_holdout), min(n, len(real_holdout)), replace=False))
     gaze = None if gaze_pitchyaw_rad is None else np.asarray(gaze_pitchyaw_rad[rows], np.float64)
     head = None if head_pitchyaw_rad is None else np.asarray(head_pitchyaw_rad[rows], np.float64)
+    probe = None
+    if gaze is not None and head is not None:
+        from refine.diagnostics import synthetic_probe
+
+        probe, keep = synthetic_probe(
+            synthetic, gaze_pitchyaw_rad, head_pitchyaw_rad, rows, hw, seed, probe_steps
+        )
+        rows, gaze, head = rows[keep], gaze[keep], head[keep]  # rows the probe never saw
     return SelectionSet(
+        probe=probe,
         synthetic=to_uint8(to_tensor(np.asarray(synthetic[rows]), hw)),
         gaze_pitchyaw_rad=gaze,
         head_pitchyaw_rad=head,
@@ -69,8 +82,10 @@ def make_selection_set(
 def score_snapshot(
     refiner: nn.Module, sel: SelectionSet, device: str, bf16: bool, seed: int
 ) -> dict[str, float]:
-    """{'realism_acc', 'label_ratio', 'abs_diff_grey'} of ``refiner`` on ``sel`` (see module)."""
-    from refine.diagnostics import CLASSIFIERS, gaze_errors, refine_images
+    """{'realism_acc', 'label_ratio', 'abs_diff_grey'} of ``refiner`` on ``sel`` (see module);
+    label_ratio is the frozen probe's no-refit ratio."""
+    from refine.diagnostics import CLASSIFIERS, refine_images
+    from refine.labelcheck import no_refit_errors
 
     was_training = refiner.training
     refiner.eval()
@@ -83,9 +98,11 @@ def score_snapshot(
         "abs_diff_grey": float(np.abs(y.astype(np.float32) - sel.synthetic).mean()),
         "label_ratio": float("nan"),
     }
-    if sel.gaze_pitchyaw_rad is not None and sel.head_pitchyaw_rad is not None:
-        g = gaze_errors(sel.synthetic, y, sel.gaze_pitchyaw_rad, sel.head_pitchyaw_rad)
-        out["label_ratio"] = g["gaze_err_deg_refit_on_refined"] / g["gaze_err_deg_on_x"]
+    if sel.probe is not None:
+        g = no_refit_errors(
+            sel.probe, sel.synthetic, y, sel.gaze_pitchyaw_rad, sel.head_pitchyaw_rad
+        )
+        out["label_ratio"] = g["label_ratio_no_refit"]
     return out
 
 

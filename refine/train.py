@@ -100,13 +100,14 @@ def train_refiner(
     has_ckpt = _prepare_run_dir(run_dir, config, resume)
     if resume and is_complete(run_dir):
         return json.loads((run_dir / COMPLETE).read_text())
-    loop = _start(synthetic, real, config, run_dir, has_ckpt)
+    loop = _start(synthetic, real, config, run_dir, has_ckpt, synthetic_gaze_pitchyaw_rad)
     _write_run_info(loop)
     if config.select_every:
         holdout = real[loop.t.real_holdout_rows]
         loop.sel = make_selection_set(
-            synthetic, holdout, config.input_hw, config.select_n, config.seed, *labels
-        )
+            synthetic, holdout, config.input_hw, config.select_n, config.seed, *labels,
+            probe_steps=config.probe_steps,
+        )  # fmt: skip
     loop.bar = _progress_bar(config.total_steps, loop.step, progress)
     try:
         loop.run()
@@ -118,12 +119,16 @@ def train_refiner(
 
 
 def _start(
-    synthetic: np.ndarray, real: np.ndarray, config: RefinerConfig, run_dir: Path, has_ckpt: bool
+    synthetic: np.ndarray,
+    real: np.ndarray,
+    config: RefinerConfig,
+    run_dir: Path,
+    has_ckpt: bool,
+    synthetic_gaze_pitchyaw_rad: np.ndarray | None = None,
 ) -> Loop:
     """A fresh run's loop, or one restored from run_dir's checkpoint (step, clock, losses, RNG)."""
-    loop = Loop(
-        Trainer(synthetic, real, config), Logbook(run_dir), config, run_dir, synthetic, real
-    )
+    trainer = Trainer(synthetic, real, config, synthetic_gaze_pitchyaw_rad)
+    loop = Loop(trainer, Logbook(run_dir), config, run_dir, synthetic, real)
     if has_ckpt:
         state = ckpt.load_checkpoint(run_dir)
         loop.t.load(state)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from estimators.base import UserError
 from refine import checkpoint as ckpt
 from refine import losses
 from refine.buffer import HistoryBuffer
@@ -26,7 +27,13 @@ from torchkit.device import resolve_device, use_bf16
 class Trainer:
     """The networks, optimisers, buffer and RNG of one run, and its two update rules."""
 
-    def __init__(self, synthetic: np.ndarray, real: np.ndarray, config: RefinerConfig):
+    def __init__(
+        self,
+        synthetic: np.ndarray,
+        real: np.ndarray,
+        config: RefinerConfig,
+        synthetic_gaze_pitchyaw_rad: np.ndarray | None = None,
+    ):
         self.synthetic, self.real, self.cfg = synthetic, real, config
         self.device = resolve_device(config.device)
         self.bf16 = use_bf16(self.device, config.precision)
@@ -49,6 +56,15 @@ class Trainer:
         )
         self.best: dict[str, Any] | None = None  # {"step", "score", "weights"} of selection
         self.scores: list[dict[str, Any]] = []
+        # (N,) float64 sampling probabilities of the synthetic rows, None: uniform
+        self.synthetic_p: np.ndarray | None = None
+        if config.match_real_gaze:
+            from refine.gazematch import gaze_matching_weights
+
+            if synthetic_gaze_pitchyaw_rad is None:
+                raise UserError("refiner config: match_real_gaze needs the synthetic gaze labels")
+            w = gaze_matching_weights(synthetic, synthetic_gaze_pitchyaw_rad, real, config)
+            self.synthetic_p = w / w.sum()
 
     def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
         if self.cfg.optimizer == "adam":
@@ -62,7 +78,10 @@ class Trainer:
 
     def batch(self, images: np.ndarray, k: int, rows: np.ndarray | None = None) -> torch.Tensor:
         n = len(images) if rows is None else len(rows)
-        idx = self.rng.integers(0, n, size=k)
+        if images is self.synthetic and self.synthetic_p is not None:
+            idx = self.rng.choice(n, size=k, p=self.synthetic_p)
+        else:
+            idx = self.rng.integers(0, n, size=k)
         idx = np.sort(idx if rows is None else rows[idx])  # sorted: memmap locality
         return to_tensor(images[idx], self.cfg.input_hw, self.device, self.channels_last)
 

@@ -22,6 +22,7 @@ TINY_REFINER = dict(
     sample_every=4,
     log_every=1,
     diag_n=48,
+    probe_steps=20,
 )
 
 

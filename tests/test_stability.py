@@ -95,23 +95,33 @@ def _row(row_id, seed, err):
 
 
 def test_the_stability_table_computes_gains_and_flags_a_failing_run(tmp_path):
-    dirs = {}
-    for threads, (syn, ref) in {1: (10.0, 6.0), 2: (10.0, 8.5)}.items():
+    dirs, test_dirs = {}, {}
+    cases = {1: (10.0, 6.0, 5.0, 4.8, 1.02), 2: (10.0, 8.5, 5.0, 5.6, 1.08)}
+    for threads, (syn, ref, knn_syn, knn_ref, ratio) in cases.items():
         d = tmp_path / f"threads{threads}"
-        append_row(d, _row("cnn-synthetic", 0, syn))
-        append_row(d, _row("cnn-refined", 0, ref))
+        for row_id, err in [("cnn-synthetic", syn), ("cnn-refined", ref),
+                            ("knn-synthetic", knn_syn), ("knn-refined", knn_ref)]:  # fmt: skip
+            append_row(d, _row(row_id, 0, err))
         (d / "refiner" / "seed0").mkdir(parents=True)
-        diag = {"gaze_err_deg_on_x": 10.0, "gaze_err_deg_refit_on_refined": 10.5}
+        diag = {"gaze_err_deg_on_x": 10.0, "gaze_err_deg_refit_on_refined": 10.5,
+                "label_ratio_no_refit": ratio}  # fmt: skip
         (d / "refiner" / "seed0" / "diagnostics.json").write_text(json.dumps(diag))
         dirs[threads] = d
+        t = tmp_path / "test" / f"threads{threads}"
+        append_row(t, {**_row("cnn-synthetic", 0, 12.0), "eval_split": "test"})
+        append_row(t, {**_row("cnn-refined", 0, 9.0), "eval_split": "test"})
+        test_dirs[threads] = t
     runs = stability_runs(dirs)
     assert [r["gain_pct"] for r in runs] == pytest.approx([40.0, 15.0])
-    assert runs[0]["label_ratio"] == pytest.approx(1.05)
-    md = stability_markdown(runs, "t", "cmd")
-    assert "| 0 | 1 | 10.00 | 6.00 | +40.0 % |" in md
+    assert runs[0]["label_ratio"] == pytest.approx(1.02)  # the no-refit probe's ratio
+    assert runs[0]["label_ratio_refit"] == pytest.approx(1.05)
+    md = stability_markdown(runs, "t", "cmd", beside=stability_runs(test_dirs))
+    assert "| 0 | 1 | 10.00 | 6.00 | +40.0 % | -0.20 | 1.020 | 1.050 |" in md
     assert "every run gains >= 20 %: **no**" in md  # the 2-thread run gains 15 %
     assert "mean gain >= 30 %: **no**" in md  # mean 27.5 %
-    assert "labels kept in every run (refit on R(x) within 15% of on x): yes" in md
+    assert "within 5% of on x): **no**" in md  # the 2-thread run's ratio is 1.08
+    assert "kNN refined no worse than kNN synthetic on the mean: **no**" in md  # +0.2 mean
+    assert "| 12.00 / 9.00, +25.0 % |" in md and "test people, scored once" in md
     with pytest.raises(ValueError, match="no finished"):
         stability_markdown([], "t", "cmd")
 
@@ -126,7 +136,7 @@ def test_ema_and_selection_pick_a_scored_snapshot_and_resume_identically(tmp_pat
         refiner_width=8, refiner_blocks=1, disc_widths=(8, 8, 8, 8), batch_size=8,
         pretrain_r_steps=2, pretrain_d_steps=2, steps=6, buffer_size=16, optimizer="adam",
         lr=1e-3, checkpoint_every=4, sample_every=10, log_every=1, diag_n=40,
-        ema_decay=0.9, select_every=2, select_n=32, holdout_real_fraction=0.25,
+        ema_decay=0.9, select_every=2, select_n=32, holdout_real_fraction=0.25, probe_steps=20,
     )  # fmt: skip
 
     def train(run_dir, config, resume=False):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from benchmarks.commands.common import eval_option, fail_cleanly, work_option
+from benchmarks.commands.common import fail_cleanly, work_option
 from estimators.base import UserError
 
-ROWS = ["cnn-synthetic", "cnn-refined"]
+ROWS = ["cnn-synthetic", "cnn-refined", "knn-synthetic", "knn-refined"]
 
 
 @click.command("stability")
@@ -23,7 +23,21 @@ ROWS = ["cnn-synthetic", "cnn-refined"]
     show_default=True,
     help="Comma-separated torch thread counts; every seed runs under each.",
 )
-@eval_option
+@click.option(
+    "--eval",
+    "eval_split",
+    type=click.Choice(["dev", "test"]),
+    default="dev",
+    show_default=True,
+    help="dev: the demo's labelled development people, where recipes are developed and judged; "
+    "test: the test people (score them once, after the recipe is frozen: --also-test).",
+)
+@click.option(
+    "--also-test",
+    is_flag=True,
+    help="After the --eval dev runs, score the same runs (same refiners, same seeds) on the test "
+    "people too and show them beside, not judged on.",
+)
 @work_option
 @click.option(
     "--results",
@@ -39,7 +53,9 @@ ROWS = ["cnn-synthetic", "cnn-refined"]
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @fail_cleanly
-def stability(profile, seeds, threads_list, eval_split, work_dir, results_dir, out, quiet) -> None:
+def stability(
+    profile, seeds, threads_list, eval_split, also_test, work_dir, results_dir, out, quiet
+) -> None:
     """Train the refiner and the synthetic/refined CNN rows for every seed x thread count (cached
     and resumable like `bench run`), then tabulate the gain of refined over synthetic."""
     from benchmarks.pipeline.run import RunOptions, run_suite
@@ -57,23 +73,32 @@ def stability(profile, seeds, threads_list, eval_split, work_dir, results_dir, o
     results_dir = results_dir or Path("results/runs") / (
         f"stability-{name}" + ("-dev" if eval_split == "dev" else "")
     )
-    dirs = {}
-    for threads in counts:
-        dirs[threads] = results_dir / f"threads{threads}"
-        opts = RunOptions(
-            work_dir=work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work")),
-            results_dir=dirs[threads],
-            seeds=seeds,
-            threads=threads,
-            eval_split=eval_split,
-            only_rows=ROWS,
-            progress=not quiet,
-        )
-        run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
+    if also_test and eval_split != "dev":
+        raise UserError("--also-test goes with --eval dev (the test people stand beside dev)")
+    work = work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work"))
+
+    def run_all(split: str, base: Path) -> dict[int, Path]:
+        dirs = {}
+        for threads in counts:
+            dirs[threads] = base / f"threads{threads}"
+            opts = RunOptions(
+                work_dir=work,
+                results_dir=dirs[threads],
+                seeds=seeds,
+                threads=threads,
+                eval_split=split,
+                only_rows=ROWS,
+                progress=not quiet,
+            )
+            run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
+        return dirs
+
+    dirs = run_all(eval_split, results_dir)
+    beside = run_all("test", results_dir / "test-people") if also_test else None
     command = (
         f"bench stability --profile {name} --seeds {seeds} --threads "
-        f"{','.join(map(str, counts))} --eval {eval_split}"
+        f"{','.join(map(str, counts))} --eval {eval_split}" + (" --also-test" if also_test else "")
     )
     title = f"Stability of the headline: {name} profile, {seeds} seeds x threads {counts}"
-    path = write_stability(dirs, out or results_dir / "stability.md", title, command)
+    path = write_stability(dirs, out or results_dir / "stability.md", title, command, beside)
     click.echo(f"wrote {path}")

@@ -104,12 +104,39 @@ def sample_params(
     return p
 
 
-def render(look: Look, p: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Render (B, 36, 60) uint8 images for the parameters of :func:`sample_params`."""
+def _eyeball(p: dict[str, np.ndarray]):
+    """Eyeball centre (ex, ey), radius R, gaze unit vector (gx, gy, gz), iris radius ri and
+    iris centre (ix, iy) in pixels, each (B, 1, 1) float32. Optional ``iris_dx_px`` /
+    ``iris_dy_px`` in p move the drawn iris off where the gaze puts it (a planted label error)."""
     a = _col(p["half_width"])
     cx, cy = _col(p["cx"]), _col(p["cy"])
     gp, gy_ = _col(p["gaze_pitch"]), _col(p["gaze_yaw"])
     hp, hy = _col(p["head_pitch"]), _col(p["head_yaw"])
+    R = a * _col(p["ball"])
+    depth = 0.45 * R
+    ex = cx + depth * np.cos(hp) * np.sin(hy)
+    ey = cy + depth * np.sin(hp)
+    gx, gy, gz = -np.cos(gp) * np.sin(gy_), -np.sin(gp), np.cos(gp) * np.cos(gy_)
+    ri = R * _col(p["iris_r"])
+    lift = np.sqrt(R * R - ri * ri)
+    n = len(p["cx"])
+    ix = ex + lift * gx + _col(p.get("iris_dx_px", np.zeros(n)))
+    iy = ey + lift * gy + _col(p.get("iris_dy_px", np.zeros(n)))
+    return ex, ey, R, (gx, gy, gz), ri, (ix, iy)
+
+
+def iris_centres_px(p: dict[str, np.ndarray]) -> np.ndarray:
+    """(B, 2) float32 (x, y) pixel centres of the irises :func:`render` draws for params p."""
+    *_, (ix, iy) = _eyeball(p)
+    return np.stack([ix[:, 0, 0], iy[:, 0, 0]], 1).astype(np.float32)
+
+
+def render(look: Look, p: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Render (B, 36, 60) uint8 images for the parameters of :func:`sample_params`."""
+    a = _col(p["half_width"])
+    cx, cy = _col(p["cx"]), _col(p["cy"])
+    gp = _col(p["gaze_pitch"])
+    hp = _col(p["head_pitch"])
     edge = look.edge_px
     # Eye opening: lids attached to the head; the upper lid follows the eye-in-head pitch.
     t = (_U - cx) / a
@@ -123,14 +150,7 @@ def render(look: Look, p: dict[str, np.ndarray], rng: np.random.Generator) -> np
     m_open = _soft(np.maximum(y_up - _V, _V - y_lo), edge)
     m_open *= np.clip((1.0 - np.abs(t)) * a, 0.0, 1.0)  # closed beyond the corners: no seam line
     # Eyeball centre sits behind the lids: head rotation shifts it against the opening.
-    R = a * _col(p["ball"])
-    depth = 0.45 * R
-    ex = cx + depth * np.cos(hp) * np.sin(hy)
-    ey = cy + depth * np.sin(hp)
-    gx, gy, gz = -np.cos(gp) * np.sin(gy_), -np.sin(gp), np.cos(gp) * np.cos(gy_)
-    ri = R * _col(p["iris_r"])
-    lift = np.sqrt(R * R - ri * ri)
-    ix, iy = ex + lift * gx, ey + lift * gy
+    ex, ey, R, (gx, gy, gz), ri, (ix, iy) = _eyeball(p)
     norm = np.maximum(np.sqrt(gx * gx + gy * gy), 1e-6)
     ux, uy = gx / norm, gy / norm
     dx, dy = _U - ix, _V - iy

@@ -58,7 +58,7 @@ def fit_refined_store(
 ) -> tuple[Store, Path]:
     """(the refined store, the refiner's run dir) for refiner ``name`` and this seed, cached.
 
-    ``diag``: {"diag_n", "input_hw"} of the diagnostics, as SimGAN's run uses them. A refiner
+    ``diag``: {"diag_n", "input_hw", "probe_steps"} of the diagnostics, as SimGAN's run uses them. A refiner
     whose params include ``seed`` gets the run's seed (each seed is a fresh fit), and one whose
     params include ``device`` gets the run's device (not part of the key, like SimGAN's)."""
     params = refiner_params(name, profile)
@@ -118,6 +118,7 @@ def fit_refined_store(
         hw=tuple(diag["input_hw"]),
         gaze_pitchyaw_rad=synthetic.gaze_pitchyaw_rad,
         head_pitchyaw_rad=synthetic.head_pitchyaw_rad,
+        probe_steps=int(diag.get("probe_steps", 600)),
     )
     write_json_atomic(run_dir / "diagnostics.json", diagnostics)
     return store, run_dir
