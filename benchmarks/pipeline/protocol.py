@@ -28,8 +28,8 @@ import numpy as np
 from benchmarks.datasets.store import Store, is_store, open_store
 from benchmarks.datasets.writer import StoreWriter
 from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_cells
+from benchmarks.pipeline.keys import StageSpec, stage_key
 from benchmarks.pipeline.people import UNKNOWN, people_of, person_names, refiner_view
-from benchmarks.pipeline.provenance import config_hash
 from benchmarks.pipeline.refiner_stage import refiner_name
 from benchmarks.reporting.results import error_summary, save_predictions
 from estimators.base import UserError
@@ -75,14 +75,15 @@ def pool_without(real: Store, people: tuple[str, ...], work_dir: Path) -> Store:
         return real
     if len(keep) == 0:
         raise UserError(f"{real.source}: nothing is left after removing the people {people}")
-    out = work_dir / "stores" / "strict" / f"{real.checksum[7:19]}-without-{config_hash(people)}"
+    key = stage_key("strict-pool", {"without": sorted(people)}, {"real": real.checksum}, None)
+    out = work_dir / "stores" / "strict" / f"{real.checksum[7:19]}-without-{key}"
     if not is_store(out):
         kept = [p for p in people_of(real) if p not in people]
         writer = StoreWriter(
             out,
             len(keep),
             source=f"{real.source} without {len(people)} test people",
-            key=config_hash({"parent": real.checksum, "without": list(people)}),
+            key=key,
             options=real.manifest.get("options"),
             # the names travel with the subset, so its people stay comparable with the test's
             extra={
@@ -177,8 +178,9 @@ def _folded_rows(plan, target, folds, seed, done, fold_stores, proto, log) -> li
     pooled, fits = [], []
     for i, r in enumerate(target):
         parts = [(fold, cells[i]) for fold, cells in per_fold]
-        config = {"protocol": proto, "folds": [c.config for _, c in parts]}
-        key = config_hash(config)
+        fold_keys = [c.identity["stage_key"] for _, c in parts]
+        spec = StageSpec("pooled-cell", {"protocol": proto, "folds": fold_keys}, {}, None)
+        config, key = spec.to_dict(), spec.key
         if key not in done:
             pooled.append(Cell(r, parts[0][1].train_store, parts[0][1].idx, config, {}))
             pooled[-1].identity = _pooled_identity(parts, key, seed, len(folds))

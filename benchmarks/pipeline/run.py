@@ -1,6 +1,7 @@
 """`bench run`: prepare -> train refiner -> refine -> fit each row -> score, cached and resumable.
 
-Every stage's output is keyed by a hash of its config and its inputs' checksums:
+Every stage's output is keyed by benchmarks.pipeline.keys.stage_key (its resolved settings, its
+inputs' checksums, the numerics: device kind, precision, threads; a per-stage code version):
 - stores under WORK/stores/ (demo renders or converted datasets),
 - SimGAN's run under WORK/refiner/<key>-seed<s>/ (resumes from its last checkpoint after a kill),
   any other refiner's fit under WORK/refiner/<name>-<key>-seed<s>/,
@@ -24,7 +25,7 @@ from benchmarks.pipeline.refiner_stage import (
     copy_refiner_outputs,
     refine_stage,
     refiner_name,
-    refiner_settings,
+    resolved_refiner_config,
     train_stage,
 )
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
@@ -251,7 +252,7 @@ def _refined_store(
     t0 = time.perf_counter()
     opts = plan.opts
     synthetic, real = stores["synthetic"], stores["real-unlabeled"]
-    if name == "simgan":  # its own cached stages: same keys as ever, so the baselines hold
+    if name == "simgan":  # its own two cached stages (a run directory, then a refined store)
         run_dir = train_stage(
             synthetic,
             real,
@@ -265,19 +266,28 @@ def _refined_store(
             precision=opts.precision,
         )
         store = refine_stage(
-            run_dir, synthetic, plan.work_dir, opts.progress, log, device=plan.device
+            run_dir,
+            synthetic,
+            plan.work_dir,
+            opts.progress,
+            log,
+            device=plan.device,
+            threads=plan.threads,
         )
         copy_refiner_outputs(run_dir, plan.results_dir / "refiner" / f"seed{seed}{tag}")
         desc = run_dir.name
     else:
+        from benchmarks.pipeline.keys import Numerics
         from benchmarks.pipeline.refiner_fit import fit_refined_store
-        from refine.config import RefinerConfig
 
         # scored like SimGAN's run: the profile's diag_n and input_hw (RefinerConfig's defaults)
-        diag = RefinerConfig.from_dict(refiner_settings(plan.profile, seed, plan.device)).to_dict()
+        cfg = resolved_refiner_config(plan.profile, seed, plan.device)
+        diag = {"diag_n": cfg.diag_n, "input_hw": list(cfg.input_hw)}
+        numerics = Numerics.resolve(plan.device, opts.precision, plan.threads)
         store, run_dir = fit_refined_store(
-            name, synthetic, real, plan.profile, seed, plan.work_dir, log, diag, plan.device
-        )
+            name, synthetic, real, plan.profile, seed, plan.work_dir, log, diag, plan.device,
+            numerics=numerics,
+        )  # fmt: skip
         desc = f"{name} ({run_dir.name})"
     copy_fit_summary(name, run_dir, plan.results_dir / "refiners" / name / f"seed{seed}{tag}")
     log(f"refiner {name} for seed {seed}{tag}: {time.perf_counter() - t0:.0f} s")
