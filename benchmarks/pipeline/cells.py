@@ -19,7 +19,7 @@ from benchmarks.pipeline.keys import Numerics, StageSpec, row_settings
 from benchmarks.pipeline.people import NO_REFINER, people_of, refiner_view
 from benchmarks.pipeline.provenance import now_iso, provenance
 from benchmarks.pipeline.refiner_stage import refiner_name
-from benchmarks.pipeline.suite import SuiteRow, data_seed, row_params
+from benchmarks.pipeline.suite import SuiteRow, data_seed, profile_config_hash, row_params
 from benchmarks.reporting.results import SCHEMA, append_row
 
 
@@ -165,6 +165,8 @@ def row_identity(
         "data_mode": plan.opts.data_mode,
         "eval_split": plan.opts.eval_split,
         "profile": plan.profile["profile"]["name"],
+        # the profile as written + the eval split: what a baseline of these rows records
+        "profile_config_hash": profile_config_hash(plan.profile, plan.opts.eval_split),
         # which protocol, and the target-domain (MPIIGaze / demo wild) images the row used:
         # labelled ones never (0 for every Table-1 row); unlabelled ones through its refiner
         "protocol": plan.opts.protocol,

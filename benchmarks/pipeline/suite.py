@@ -196,7 +196,28 @@ def load_profile(name_or_path: str = "quick") -> dict[str, Any]:
         prof.setdefault(section, {})
     prof.setdefault("rows", {}).setdefault("skip", [])
     prof["_path"] = str(path)
+    prof["_config_hash"] = written_config_hash(raw)
     return prof
+
+
+def written_config_hash(raw: dict[str, Any]) -> str:
+    """The hash of a profile as its file writes it, minus ``[profile] description`` (words, not
+    settings). Defaults the code fills in are not part of it: a changed default is what `bench
+    check` exists to catch as a regression, not a different configuration."""
+    from torchkit.files import config_hash
+
+    settings = copy.deepcopy({k: v for k, v in raw.items() if not k.startswith("_")})
+    settings.get("profile", {}).pop("description", None)
+    return config_hash(settings)
+
+
+def profile_config_hash(profile: dict[str, Any], eval_split: str = "test") -> str:
+    """What a baseline's ``config_hash`` names: the profile as written (its file's hash; a
+    profile made in code: its dict's) and the split it is scored on (test or dev people)."""
+    from torchkit.files import config_hash
+
+    written = profile.get("_config_hash") or written_config_hash(profile)
+    return config_hash({"profile": written, "eval_split": eval_split})
 
 
 def data_seed(profile: dict[str, Any]) -> int:
