@@ -120,6 +120,12 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
     help="Check the training stores' label conventions (units, ranges, a sign/swap "
     "cross-check against the test store) before fitting; a likely mistake stops the run.",
 )
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="When another run holds --work or --results: wait for it, or stop at once.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @fail_cleanly
 def run(
@@ -145,6 +151,7 @@ def run(
     rows,
     report,
     audit,
+    wait,
     quiet,
 ) -> None:
     """Reproduce a suite (default: SimGAN's Table 1) end to end. Re-running skips finished work;
@@ -182,6 +189,7 @@ def run(
         only_rows=[r.strip() for r in rows.split(",")] if rows else None,
         progress=not quiet,
         audit=audit,
+        wait=wait,
     )
     run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
     if report:

@@ -8,6 +8,7 @@ inputs' checksums, the numerics: device kind, precision, threads; a per-stage co
 - each refiner's refined store under WORK/stores/refined/ (one per refiner a row names),
 - each (row, seed) result as one line in RESULTS/rows.jsonl plus RESULTS/preds/<...>.npz.
 A re-run skips every finished piece; a killed run resumes at the stage (and row) where it died.
+One run at a time holds --work and --results (benchmarks/pipeline/lock.py); a second one waits.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class RunOptions:
     # strict: person-disjoint folds over the test people (benchmarks/pipeline/protocol.py)
     protocol: str = "transductive"
     folds: int = 3  # strict only: person-disjoint folds of the test people
+    wait: bool = True  # another run holds --work / --results: wait for it (False: stop)
 
 
 def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
@@ -122,8 +124,26 @@ def run_suite(
     suite: Suite, profile: dict[str, Any], opts: RunOptions, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     """Run every selected row for every seed; returns the result rows appended by this call."""
+    from benchmarks.pipeline.lock import dir_lock
+
     started = time.perf_counter()
     plan = _plan(suite, profile, opts, log)
+    # one run at a time per work and per results directory (a second one waits); work first,
+    # always, so two runs never hold one each while waiting for the other
+    with (
+        dir_lock(plan.work_dir, "work", log, opts.wait),
+        dir_lock(plan.results_dir, "results", log, opts.wait),
+    ):
+        appended = _run_locked(plan, log)
+    log(
+        f"[{suite.name}] done in {time.perf_counter() - started:.0f} s; results in {opts.results_dir}"
+    )
+    return appended
+
+
+def _run_locked(plan: _Plan, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Prepare, then every seed's refiners and cells (under the run's directory locks)."""
+    suite, opts = plan.suite, plan.opts
     _prepare(plan, log)
     # the report's title, order and file names travel with the results, not the suite's path
     plan.results_dir.mkdir(parents=True, exist_ok=True)
@@ -145,9 +165,6 @@ def run_suite(
             log(f"seed {seed}: every row already scored (cached)")
             continue
         appended += _fit_tasks(plan, tasks, stores, seed, log)
-    log(
-        f"[{suite.name}] done in {time.perf_counter() - started:.0f} s; results in {opts.results_dir}"
-    )
     return appended
 
 
