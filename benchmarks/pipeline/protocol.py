@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.verify import verify_store
 from benchmarks.datasets.writer import StoreWriter
 from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_cells
 from benchmarks.pipeline.keys import StageSpec, stage_key
@@ -97,7 +98,7 @@ def pool_without(real: Store, people: tuple[str, ...], work_dir: Path) -> Store:
                 writer.write(start, **real.arrays(keep[start:stop]))
                 writer.commit(stop)
             writer.finalize()
-    pool = open_store(out)
+    pool = verify_store(open_store(out))  # freshly written or reused: checked either way
     leaked = set(people_of(pool)) & set(people)
     if leaked:  # the one promise of the protocol: checked on every use, not assumed
         raise RuntimeError(f"{out}: the strict pool holds test people {sorted(leaked)}")

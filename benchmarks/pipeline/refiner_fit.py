@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.verify import verify_store
 from benchmarks.datasets.writer import StoreWriter
 from benchmarks.pipeline.keys import Numerics, stage_key
 from refine.registry import checked_fit, checked_transform, create_refiner
@@ -76,7 +77,7 @@ def fit_refined_store(
     out = work_dir / "stores" / "refined" / f"{name}-{key}-seed{seed}"
     if is_store(out) and (run_dir / "diagnostics.json").is_file():
         log(f"refiner {name}: reusing {out}")
-        return open_store(out), run_dir
+        return verify_store(open_store(out)), run_dir
     refiner = create_refiner(name, **params)
     if "seed" in refiner.get_params():
         refiner.set_params(seed=seed)
@@ -128,7 +129,7 @@ def _write_refined(refiner: Any, name: str, synthetic: Store, out: Path, key: st
     """Stream the synthetic store through ``transform`` into ``out`` (labels copied untouched);
     a killed run continues at its last committed chunk."""
     if is_store(out):
-        return open_store(out)
+        return verify_store(open_store(out))
     n = len(synthetic)
     writer = StoreWriter(
         out,

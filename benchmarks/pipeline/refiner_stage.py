@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.verify import verify_store
 from benchmarks.pipeline.keys import Numerics, stage_key
 from estimators.base import UserError
 from torchkit.files import write_json_atomic
@@ -155,7 +156,7 @@ def refine_stage(
     out = work_dir / "stores" / "refined" / f"{run_dir.name}-{key}"
     if is_store(out):
         log(f"refine: reusing {out}")
-        return open_store(out)
+        return verify_store(open_store(out))
     log(f"refine: {len(synthetic):,} images -> {out}")
     return refine_store(run_dir, synthetic.path, out, device=device, progress=progress)
 
