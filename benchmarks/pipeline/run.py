@@ -100,7 +100,10 @@ def _set_threads(threads: int | None) -> int:
 def _resolve_device(device: str) -> str:
     from torchkit.device import resolve_device
 
-    return resolve_device(device)
+    try:
+        return resolve_device(device)
+    except (ValueError, RuntimeError) as e:  # a name torch does not know, a GPU that is not there
+        raise UserError(f"--device {device}: {e}") from None
 
 
 @dataclass
