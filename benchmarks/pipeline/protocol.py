@@ -49,7 +49,8 @@ class Fold:
 
 
 def make_folds(test: Store, k: int) -> list[Fold]:
-    """K person-disjoint folds over the test store's people (fewer when it has fewer people)."""
+    """K person-disjoint folds over the test store's people; a UserError when it has fewer than
+    K people (asked for K refiners, the run would silently fit fewer)."""
     names = person_names(test)
     unknown = int((names == UNKNOWN).sum())
     if unknown:
@@ -60,7 +61,11 @@ def make_folds(test: Store, k: int) -> list[Fold]:
     people = people_of(test)
     if len(people) < 2:
         raise UserError(f"--protocol strict needs 2 or more test people; {test.source} has 1")
-    k = min(k, len(people))
+    if k > len(people):
+        raise UserError(
+            f"--folds {k}: the test set ({test.source}) has only {len(people)} people; "
+            f"use --folds {len(people)} or fewer"
+        )
     folds = []
     for f in range(k):
         mine = tuple(people[f::k])
@@ -143,8 +148,6 @@ def strict_seed(
     tag)`` -> (stores, refiner descriptions) with every refiner fit on ``pool``."""
     test = plan.sources.stores["test"]
     folds = make_folds(test, plan.opts.folds)
-    if len(folds) < plan.opts.folds:
-        log(f"strict: {len(folds)} folds (the test set has {len(folds)} people)")
     proto = {"name": "strict", "folds": len(folds)}
     plain = [r for r in plan.rows if refiner_name(r.train, plan.profile) is None]
     target = [r for r in plan.rows if r not in plain]
