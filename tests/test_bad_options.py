@@ -1,6 +1,8 @@
 """Bad option values and unusable directories are one line and exit 2, never a traceback and
 never a silent change (issue 24 item 7)."""
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
@@ -64,3 +66,28 @@ def test_a_device_that_is_not_there_is_one_line(tiny, device, monkeypatch):
     want = "is no torch device" if device == "gpu" else "no CUDA GPU is visible"
     one_line_error(run(tiny, "--device", device), f"--device {device}", want)
     assert not (tiny / "work").exists()
+
+
+def test_the_work_dir_comes_from_gazebench_work_through_click(tiny):
+    env = {"GAZEBENCH_WORK": str(tiny / "from-env")}
+    assert run(tiny, env=env, work=False).exit_code == 0
+    assert (tiny / "from-env" / "stores").is_dir()
+    (tiny / "a-file").write_text("")
+    r = run(tiny, env={"GAZEBENCH_WORK": str(tiny / "a-file")}, work=False)
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    assert "Invalid value for '--work' (env var: 'GAZEBENCH_WORK')" in r.output
+    assert "is a file" in r.output
+
+
+@pytest.mark.parametrize("which", ["--work", "--results"])
+def test_a_work_or_results_dir_that_cannot_be_written_is_one_line(tiny, which):
+    (tiny / "a-file").write_text("")
+    bad = tiny / "a-file" / "sub"  # its parent is a file: no one can create it, root neither
+    r = run(tiny, which, str(bad))
+    one_line_error(r, f"{which} {bad}: cannot create or write it (Not a directory)")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_work_dir_is_one_line(tiny):
+    (tiny / "ro").mkdir(mode=0o500)
+    one_line_error(run(tiny, "--work", str(tiny / "ro")), "cannot create or write it")

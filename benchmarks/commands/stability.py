@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -61,7 +60,7 @@ def stability(profile, seeds, threads_list, eval_split, work_dir, results_dir, o
     for threads in counts:
         dirs[threads] = results_dir / f"threads{threads}"
         opts = RunOptions(
-            work_dir=work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work")),
+            work_dir=work_dir,
             results_dir=dirs[threads],
             seeds=seeds,
             threads=threads,

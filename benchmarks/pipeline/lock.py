@@ -62,7 +62,9 @@ def dir_lock(
             return
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
-        raise UserError(f"--{what} {directory}: cannot lock it ({e.strerror or e})") from None
+        raise UserError(
+            f"--{what} {directory}: cannot create or write it ({e.strerror or e})"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

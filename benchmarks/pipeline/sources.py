@@ -9,7 +9,6 @@ under the work directory keyed (keys.stage_key) by what made them, so a re-run r
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +97,9 @@ def missing_roots_message(
 
 
 def resolve_roots(options: dict[str, str | None]) -> dict[str, str | None]:
-    """Dataset name -> root from CLI options, falling back to the environment variables."""
-    out = {}
-    for name, env, _opt in REAL_ROOTS.values():
-        out[name] = options.get(name) or os.environ.get(env) or None
-    return out
+    """Dataset name -> root from the CLI options (click reads the environment variables named
+    in REAL_ROOTS through ``envvar=``; nothing here reads the environment by hand)."""
+    return {name: options.get(name) or None for name, _env, _opt in REAL_ROOTS.values()}
 
 
 def _real_sources(
