@@ -91,3 +91,22 @@ def test_a_work_or_results_dir_that_cannot_be_written_is_one_line(tiny, which):
 def test_a_read_only_work_dir_is_one_line(tiny):
     (tiny / "ro").mkdir(mode=0o500)
     one_line_error(run(tiny, "--work", str(tiny / "ro")), "cannot create or write it")
+
+
+@pytest.mark.parametrize(
+    "override, want",
+    [
+        ("steps=abc", "steps must be int, got 'abc'"),
+        ("steps=1.5", "steps must be int, got 1.5"),
+        ("lr=fast", "lr must be float, got 'fast'"),
+        ("ema_decay=true", "ema_decay must be float, got True"),
+        ("disc_widths=[8,8]", "disc_widths must be tuple[int, int, int, int], got [8, 8]"),
+        ("stepz=3", "unknown refiner config key(s): stepz"),
+    ],
+)
+def test_refine_train_set_with_a_bad_value_is_one_line(tmp_path, override, want):
+    args = ["refine", "train", "--synthetic", str(tmp_path / "s"), "--real", str(tmp_path / "r")]
+    args += ["--out", str(tmp_path / "run"), "--set", override]
+    r = CliRunner().invoke(main, args)
+    one_line_error(r, want)
+    assert r.output.count("\n") == 1 and not (tmp_path / "run").exists()

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from estimators.base import UserError
+from torchkit.typecheck import type_name, type_ok
 
 
 def _min(n: int) -> Any:
@@ -75,37 +75,6 @@ SECTIONS: dict[str, type] = {
     "rows": RowsSection,
 }
 OPEN_SECTIONS = ("refiner", "refiners", "estimators")  # checked against code, below
-
-
-def type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def type_ok(value: Any, tp: Any) -> bool:
-    """Whether a TOML value fits a field annotation (int is a float; a bool is no number)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(type_ok(value, a) for a in args)
-    if tp is type(None):
-        return value is None
-    if tp is Any:
-        return True
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis and len(args) != len(value):
-            return False
-        item = args[0] if args else Any
-        return all(type_ok(v, item) for v in value)
-    if origin is dict or tp is dict:
-        return isinstance(value, dict)
-    return isinstance(value, tp)
 
 
 def check_fields(
