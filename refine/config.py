@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass
 from typing import Any
 
 from estimators.base import UserError
 from torchkit.files import config_hash
+from torchkit.typecheck import type_name, type_ok
 
 _TUPLE_FIELDS = ("input_hw", "disc_widths")
 # Fields added after runs were written, with the behaviour those runs had: a config.json without
@@ -85,6 +87,13 @@ class RefinerConfig:
     match_real_gaze: bool = False
 
     def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):  # a wrong type by name, not an int() traceback later
+            if not type_ok(getattr(self, f.name), hints[f.name]):
+                raise UserError(
+                    f"refiner config: {f.name} must be {type_name(hints[f.name])}, "
+                    f"got {getattr(self, f.name)!r}"
+                )
         for name in _TUPLE_FIELDS:  # JSON/TOML give lists; keep the dataclass hashable
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         at_least_1 = ("buffer_size", "kg", "kd", "steps", "batch_size", "refiner_width")

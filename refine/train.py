@@ -24,6 +24,7 @@ weights and losses.csv rows as an uninterrupted run (tests/test_refine_train.py)
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -166,8 +167,9 @@ def _final_refiner(loop: Loop) -> torch.nn.Module:
             run_dir / "selection.json",
             {"selected_step": t.best["step"], "selected": t.best["score"], "scores": t.scores},
         )
-    torch.save(final.state_dict(), run_dir / ".refiner.pt.tmp")
-    (run_dir / ".refiner.pt.tmp").replace(run_dir / "refiner.pt")
+    tmp = run_dir / f".refiner.pt.tmp-{os.getpid()}"  # unique: never another writer's file
+    torch.save(final.state_dict(), tmp)
+    tmp.replace(run_dir / "refiner.pt")
     return final
 
 

@@ -46,7 +46,17 @@ def test_a_regression_or_a_missing_row_exits_1(results, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content", [None, "row_id,wrong\na,1\n", "row_id,err_mean_deg\na,\n"], ids=str
+    "content",
+    [
+        None,
+        "row_id,wrong\na,1\n",
+        "row_id,err_mean_deg\na,\n",
+        "row_id,err_mean_deg\na,9.8\nb,twenty\n",  # a non-number: one line, not a traceback
+        "row_id,err_mean_deg,tolerance_deg\na,9.8,0.3\nb,20,wide\n",
+        "row_id,err_mean_deg\na,9.8\na,20\n",
+        "row_id,err_mean_deg,profile\na,9.8,smoke\n",  # half the metadata
+    ],
+    ids=str,
 )
 def test_a_missing_or_bad_baseline_exits_2_in_one_line(results, tmp_path, content):
     base = tmp_path / "base.csv"
@@ -123,3 +133,67 @@ def test_report_and_check_find_the_latest_run(tmp_path, monkeypatch):
     base.write_text("row_id,err_mean_deg\na,10.0\n")
     r = CliRunner().invoke(main, ["check", "--baseline", str(base)])
     assert r.exit_code == 2 and "no results under results/runs/" in r.output
+
+
+def _rows_of(res, profile="smoke", data_mode="demo", config="c0ffee", errs=(("a", 10.0),)):
+    for row_id, err in errs:
+        row = {k: 0 for k in REQUIRED} | {"schema": SCHEMA, "row_id": row_id, "seed": 0}
+        meta = {"profile": profile, "data_mode": data_mode, "profile_config_hash": config}
+        append_row(res, row | meta | {"err_mean_deg": err})
+    return res
+
+
+def test_a_baseline_of_another_profile_mode_or_config_is_refused_in_one_line(tmp_path):
+    base = tmp_path / "base.csv"
+    base.write_text("row_id,err_mean_deg,profile,data_mode,config_hash\na,10,smoke,demo,c0ffee\n")
+    assert check(_rows_of(tmp_path / "same"), base).exit_code == 0
+    # another profile, data mode or config; rows made before rows recorded their config
+    others = [{"profile": "quick"}, {"data_mode": "real"}, {"config": "beef"}, {"config": None}]
+    for i, other in enumerate(others):
+        r = check(_rows_of(tmp_path / f"other{i}", **other), base)
+        assert r.exit_code == 2 and r.output.strip().count("\n") == 0, r.output
+        assert "baseline of another run" in r.output
+    mixed = _rows_of(_rows_of(tmp_path / "mixed"), profile="quick", errs=(("b", 1.0),))
+    r = check(mixed, base)
+    assert r.exit_code == 2 and "mix runs" in r.output
+
+
+def test_write_baseline_records_its_run_and_refuses_another_profiles_without_force(tmp_path):
+    base = tmp_path / "base.csv"
+    smoke = _rows_of(tmp_path / "smoke", errs=(("a", 10.0), ("b", 20.0)))
+    r = check(smoke, base, "--write-baseline", "--tolerance-deg", "0.3")
+    assert r.exit_code == 0, r.output
+    text = base.read_text()
+    assert text.splitlines()[0] == "row_id,err_mean_deg,tolerance_deg,profile,data_mode,config_hash"
+    assert "a,10.0,0.3,smoke,demo,c0ffee" in text and check(smoke, base).exit_code == 0
+    quick = _rows_of(tmp_path / "quick", profile="quick", errs=(("a", 30.0),))
+    r = check(quick, base, "--write-baseline")
+    assert r.exit_code == 2 and "pass --force" in r.output and base.read_text() == text
+    fewer = _rows_of(tmp_path / "fewer", errs=(("a", 11.0),))  # same run, a row lost: refused
+    r = check(fewer, base, "--write-baseline")
+    assert r.exit_code == 2 and "lack its row(s) b" in r.output and base.read_text() == text
+    base.write_text(text.replace("a,10.0,0.3", "a,10.0,0.9"))  # a tolerance set by hand ...
+    assert check(_rows_of(tmp_path / "again", errs=(("a", 9.0), ("b", 20.0))), base,
+                 "--write-baseline").exit_code == 0  # fmt: skip
+    assert "a,9.0,0.9,smoke" in base.read_text()  # ... survives a re-freeze of the same run
+    r = check(quick, base, "--write-baseline", "--force")
+    assert r.exit_code == 0 and base.read_text().splitlines()[1:] == [
+        "a,30.0,0.5,quick,demo,c0ffee"
+    ]
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_text("row_id,err_mean_deg\na,10\n")
+    r = check(smoke, legacy, "--write-baseline")
+    assert r.exit_code == 2 and "records no profile" in r.output
+
+
+def test_the_committed_smoke_baseline_is_of_the_smoke_profile_as_it_is_now():
+    """Editing profiles/smoke.toml without re-freezing its baseline fails here, not in CI."""
+    from pathlib import Path
+
+    from benchmarks.pipeline.suite import load_profile, profile_config_hash
+    from benchmarks.reporting.check import baseline_of, read_baseline
+
+    path = Path(__file__).parent.parent / "results" / "baselines" / "demo-smoke.csv"
+    of = baseline_of(read_baseline(path), path)
+    assert (of.profile, of.data_mode) == ("smoke", "demo")
+    assert of.config_hash == profile_config_hash(load_profile("smoke"))

@@ -245,9 +245,10 @@ def test_check_passes_then_fails_on_a_stricter_baseline(tiny):
     r = runner.invoke(main, ["check", "--results", str(tiny / "res"), "--baseline", str(base)])
     assert r.exit_code == 0 and "check passed: 3 row(s)" in r.output
     lines = base.read_text().splitlines()
-    row_id, err, tol = lines[1].split(",")
-    lines[1] = f"{row_id},{float(err) - 1.0},{tol}"  # make one row stricter than the result
-    lines.append("ghost-row,5.0,0.5")  # and require a row that never ran
+    row_id, err, tol, *of = lines[1].split(",")  # of: the run's profile, data mode, config
+    assert of[:2] == ["tiny", "demo"]
+    lines[1] = ",".join([row_id, str(float(err) - 1.0), tol, *of])  # stricter than the result
+    lines.append(",".join(["ghost-row", "5.0", "0.5", *of]))  # and a row that never ran
     base.write_text("\n".join(lines) + "\n")
     r = runner.invoke(main, ["check", "--results", str(tiny / "res"), "--baseline", str(base)])
     assert r.exit_code == 1

@@ -12,6 +12,7 @@ from benchmarks.datasets.unityeyes_synth import write_unityeyes_folder
 from benchmarks.pipeline.people import people_of
 from benchmarks.pipeline.protocol import Fold, make_folds, merge_fold_predictions, pool_without
 from benchmarks.reporting.results import read_rows, save_predictions
+from estimators.base import UserError
 from tests.test_mpiigaze import make_root as make_mpiigaze
 from tests.test_pipeline import PROFILE, SUITE
 from tests.test_pipeline_real import PROFILE as REAL_PROFILE
@@ -37,7 +38,9 @@ def test_folds_are_person_disjoint_and_cover_the_test_set(tmp_path):
     assert np.array_equal(np.sort(np.concatenate([f.test_idx for f in folds])), np.arange(12))
     for f in folds:
         assert {f"p{s:02d}" for s in subject[f.test_idx]} == set(f.test_people)
-    assert len(make_folds(_store(tmp_path / "t2", [0, 0, 1]), 5)) == 2  # at most one per person
+    with pytest.raises(UserError, match=r"--folds 5: .* has only 2 people; use --folds 2"):
+        make_folds(_store(tmp_path / "t2", [0, 0, 1]), 5)  # never silently fewer refiners
+    assert len(make_folds(_store(tmp_path / "t2b", [0, 0, 1]), 2)) == 2
     with pytest.raises(ValueError, match="needs 2 or more test people"):
         make_folds(_store(tmp_path / "t3", [4, 4]), 2)
 

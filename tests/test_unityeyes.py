@@ -127,19 +127,21 @@ def test_prepare_sorts_numerically_and_skips_bad_pairs(tmp_path):
     )
     write_unityeyes_pair(src, 7, size=(320, 240))
     cv2.imwrite(str(src / "7.jpg"), np.zeros((60, 80), np.uint8))  # smaller than its json's render
+    write_unityeyes_pair(src, 8, size=(320, 240), look_vec=(0.0, 0.0, 0.0))  # no direction
     s = ue.prepare_unityeyes(src, tmp_path / "out", jobs=1, shard_size=3, progress=False)
     assert len(s) == 3 and s.source == "unityeyes"
     np.testing.assert_allclose(np.degrees(s.gaze_pitchyaw_rad[:, 1]), [1, 2, 10], atol=0.02)
     assert (s.subject == -1).all() and (s.eye == 0).all()
-    assert s.manifest["skipped"] == 5 and s.manifest["n_pairs"] == 7
+    assert s.manifest["skipped"] == 6 and s.manifest["n_pairs"] == 8
     report = (tmp_path / "out.skipped.txt").read_text().splitlines()
-    assert len(report) == 5
+    assert len(report) == 6
     expect = {
         "3.json": "missing field 'head_pose'",
         "4.jpg": "truncated JPEG",
         "5.jpg": "no matching .json",
         "6.json": "NaN",
         "7.jpg": "outside this 80x60 image",
+        "8.json": "look_vec is (0, 0, 0)",  # was stored as gaze (0, -180 deg) without a word
     }
     for name, problem in expect.items():
         line = next(r for r in report if r.startswith(str(src / name)))

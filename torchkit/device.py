@@ -10,13 +10,27 @@ import functools
 
 
 def resolve_device(device: str = "auto") -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'. Other names pass through checked."""
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'. Other names pass through checked:
+    a name torch does not know (``gpu``) is a ValueError, a CUDA device that is not there
+    (no GPU, or ``cuda:3`` of 1) a RuntimeError."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but no CUDA GPU is visible")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device {device!r} is no torch device; use auto, cpu or cuda[:i]"
+        ) from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device {device!r} requested but no CUDA GPU is visible")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"device {device!r} requested but only {torch.cuda.device_count()} CUDA GPU(s) "
+                "are visible"
+            )
     return device
 
 

@@ -1,8 +1,9 @@
 """Small file and hashing helpers shared by every layer (refine/ and benchmarks/); no torch.
 
-:func:`config_hash` is the one hasher of settings: cache keys (work/refiner/<key>-seed<s>/,
-stores/real/<name>-<key>/, result rows' stage_key), shard keys and the refiner's config hash all
-hash :func:`canonical_json`, so equal settings give equal keys everywhere.
+:func:`config_hash` is the one hasher of settings: the pipeline's cache keys (through
+benchmarks.pipeline.keys.stage_key: work/refiner/<key>-seed<s>/, stores/real/<name>-<key>/,
+result rows' stage_key), shard keys and the refiner's config hash all hash :func:`canonical_json`,
+so equal settings give equal keys everywhere.
 """
 
 from __future__ import annotations

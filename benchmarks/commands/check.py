@@ -16,7 +16,7 @@ from estimators.base import UserError
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Baseline CSV (row_id, err_mean_deg[, tolerance_deg]).",
+    help="Baseline CSV (row_id, err_mean_deg[, tolerance_deg], profile, data_mode, config_hash).",
 )
 @click.option(
     "--same-as",
@@ -35,7 +35,14 @@ from estimators.base import UserError
 @click.option(
     "--write-baseline",
     is_flag=True,
-    help="Instead of checking, freeze the latest results into --baseline.",
+    help="Instead of checking, freeze the latest results into --baseline (with their profile, "
+    "data mode and config hash; rows it already has keep their tolerance_deg).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --write-baseline: replace a baseline of another profile or config, or drop rows "
+    "these results lack.",
 )
 @fail_cleanly
 def check_cmd(
@@ -44,6 +51,7 @@ def check_cmd(
     results_dir: Path,
     tolerance_deg: float,
     write_baseline: bool,
+    force: bool,
 ) -> None:
     """Compare the latest results with a baseline, naming each row that got worse or is missing.
 
@@ -52,7 +60,9 @@ def check_cmd(
       0  every baseline row is within tolerance (--same-as: every row is equal)
       1  a regression: a row is worse than baseline + tolerance, or has no result
          (--same-as: a cell is missing from one side, or a number differs at all)
-      2  bad input: the baseline file is missing or unreadable, or there are no results
+      2  bad input: the baseline file is missing or unreadable, holds a non-number, is a
+         baseline of another profile, data mode or config than the results, or there are no
+         results; --write-baseline over another profile's baseline without --force
     A row's tolerance is the baseline's tolerance_deg column where given, else --tolerance-deg.
     """
     from benchmarks.reporting.check import check, same_rows
@@ -70,7 +80,7 @@ def check_cmd(
         click.echo(f"check passed: {results_dir} equals {same_as} row for row")
         return
     if write_baseline:
-        click.echo(f"wrote {freeze(results_dir, baseline, tolerance_deg)}")
+        click.echo(f"wrote {freeze(results_dir, baseline, tolerance_deg, force)}")
         return
     lines = check(results_dir, baseline, tolerance_deg)
     for line in lines:

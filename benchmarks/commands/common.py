@@ -51,7 +51,11 @@ def work_option(fn):
         "--work",
         "work_dir",
         type=click.Path(file_okay=False, path_type=Path),
-        help="Cache for stores and refiner runs [GAZEBENCH_WORK, default ./work].",
+        default=Path("work"),
+        envvar="GAZEBENCH_WORK",  # click reads it, so a bad value is click's one-line error
+        show_envvar=True,
+        show_default=True,
+        help="Cache for stores and refiner runs.",
     )(fn)
 
 

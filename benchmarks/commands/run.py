@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -27,15 +26,25 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
     help="demo: built-in procedural eyes; real: dataset roots below.",
 )
 @click.option(
-    "--mpiigaze", type=click.Path(file_okay=False), help="MPIIGaze root [GAZEBENCH_MPIIGAZE]."
+    "--mpiigaze",
+    type=click.Path(file_okay=False),
+    envvar="GAZEBENCH_MPIIGAZE",
+    show_envvar=True,
+    help="MPIIGaze root.",
 )
 @click.option(
-    "--unityeyes", type=click.Path(file_okay=False), help="UnityEyes renders [GAZEBENCH_UNITYEYES]."
+    "--unityeyes",
+    type=click.Path(file_okay=False),
+    envvar="GAZEBENCH_UNITYEYES",
+    show_envvar=True,
+    help="UnityEyes renders.",
 )
 @click.option(
     "--utmultiview",
     type=click.Path(file_okay=False),
-    help="UT Multiview root [GAZEBENCH_UTMULTIVIEW].",
+    envvar="GAZEBENCH_UTMULTIVIEW",
+    show_envvar=True,
+    help="UT Multiview root.",
 )
 @work_option
 @click.option(
@@ -120,6 +129,12 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
     help="Check the training stores' label conventions (units, ranges, a sign/swap "
     "cross-check against the test store) before fitting; a likely mistake stops the run.",
 )
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="When another run holds --work or --results: wait for it, or stop at once.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @fail_cleanly
 def run(
@@ -145,6 +160,7 @@ def run(
     rows,
     report,
     audit,
+    wait,
     quiet,
 ) -> None:
     """Reproduce a suite (default: SimGAN's Table 1) end to end. Re-running skips finished work;
@@ -158,7 +174,7 @@ def run(
     name = prof["profile"]["name"]
     opts = RunOptions(
         data_mode=data_mode,
-        work_dir=work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work")),
+        work_dir=work_dir,
         results_dir=results_dir
         or Path("results/runs")
         / (
@@ -182,6 +198,7 @@ def run(
         only_rows=[r.strip() for r in rows.split(",")] if rows else None,
         progress=not quiet,
         audit=audit,
+        wait=wait,
     )
     run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
     if report:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -50,8 +49,7 @@ def select(
     targets = pick_targets(grid, list(estimators) or None)
     prof = load_profile(profile)
     paths = {"real-lab": lab_store, "synthetic": synthetic_store}
-    work = work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work"))
-    stores = open_training_stores({t.source for t in targets}, prof, work, paths, not quiet)
+    stores = open_training_stores({t.source for t in targets}, prof, work_dir, paths, not quiet)
     given = lab_store is not None or synthetic_store is not None
     command = " ".join(
         ["bench select", f"--profile {prof['profile']['name']}", f"--grid {grid}",

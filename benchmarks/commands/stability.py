@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -75,14 +74,13 @@ def stability(
     )
     if also_test and eval_split != "dev":
         raise UserError("--also-test goes with --eval dev (the test people stand beside dev)")
-    work = work_dir or Path(os.environ.get("GAZEBENCH_WORK", "work"))
 
     def run_all(split: str, base: Path) -> dict[int, Path]:
         dirs = {}
         for threads in counts:
             dirs[threads] = base / f"threads{threads}"
             opts = RunOptions(
-                work_dir=work,
+                work_dir=work_dir,
                 results_dir=dirs[threads],
                 seeds=seeds,
                 threads=threads,

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.datasets.verify import fingerprint, verify_store
 from estimators.base import EyeData, UserError
 from torchkit.files import write_json_atomic
 
@@ -156,6 +157,7 @@ def _manifest(
         "options": options or {},
         **(extra or {}),
         "checksum": _checksum(arrays),
+        "fingerprint": fingerprint(arrays),  # what a reuse re-checks cheaply (verify.py)
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
@@ -218,7 +220,8 @@ def write_store(
 
 def reuse_store(out: str | Path, options: dict[str, Any], force: bool) -> Store | None:
     """The finished store at ``out`` if it was made with exactly ``options`` (so a re-run does
-    nothing); None when there is none, or with ``force`` (the caller then replaces it).
+    nothing) and its files still match its fingerprint (verify.verify_store); None when there is
+    none, or with ``force`` (the caller then replaces it).
 
     The one reuse rule of every ``prepare_*``: a finished store made with other options is
     refused with a one-line StoreError naming it and the options that differ, so a different
@@ -229,7 +232,7 @@ def reuse_store(out: str | Path, options: dict[str, Any], force: bool) -> Store 
     store = open_store(out)
     have = store.manifest.get("options") or {}
     if have == options:
-        return store
+        return verify_store(store)
     differ = ", ".join(
         f"{k}: {have.get(k)!r} -> {options.get(k)!r}"
         for k in sorted(set(have) | set(options))

@@ -121,6 +121,8 @@ def read_label(json_path: Path) -> dict:
     for name, a in out.items():
         if not np.isfinite(a).all():
             raise PairFault(f"field {name} holds NaN/inf")
+    if np.linalg.norm(out["look_vec"][:3]) < 1e-6:  # no direction: would store gaze (0, -180 deg)
+        raise PairFault("eye_details.look_vec is (0, 0, 0): the render has no gaze direction")
     return out
 
 

@@ -1,9 +1,11 @@
 """The (row, seed) cells of a run: which still need fitting, their cache key, and the row each
 finished cell appends to rows.jsonl.
 
-A cell's key hashes everything that changes its numbers (row, params, input checksums, n_train,
-seed, data mode, refiner, thread count, PIPELINE_VERSION); a re-run skips cells whose key is done.
-``plan`` is the run's plan (``benchmarks.pipeline.run._Plan``).
+A cell's key (benchmarks.pipeline.keys.stage_key, stage "cell") hashes everything that changes its
+numbers: the row minus its cosmetic fields, the merged params, n_train, seed, data mode, refiner
+and protocol; the train and test stores' checksums; the run's device kind, resolved precision and
+row thread count. A re-run skips cells whose key is done. ``plan`` is the run's plan
+(``benchmarks.pipeline.run._Plan``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.pipeline.fit_row import fit_predict_row, training_indices
+from benchmarks.pipeline.keys import Numerics, StageSpec, row_settings
 from benchmarks.pipeline.people import NO_REFINER, people_of, refiner_view
-from benchmarks.pipeline.provenance import config_hash, now_iso, provenance
+from benchmarks.pipeline.provenance import now_iso, provenance
 from benchmarks.pipeline.refiner_stage import refiner_name
-from benchmarks.pipeline.suite import SuiteRow, data_seed, row_params
+from benchmarks.pipeline.suite import SuiteRow, data_seed, profile_config_hash, row_params
 from benchmarks.reporting.results import SCHEMA, append_row
-
-PIPELINE_VERSION = 2  # bump when a change must invalidate cached row results
-# 2: CPU "auto" precision became fp32 (rows cached as bf16 under the same params must not count)
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Cell:
     row: SuiteRow
     train_store: Any
     idx: Any
-    config: dict[str, Any]
+    config: dict[str, Any]  # the StageSpec it is keyed by (provenance's config_hash = its key)
     identity: dict[str, Any]
     test_idx: Any = None  # int64 rows of the test store this cell predicts (None: all of them)
 
@@ -55,22 +55,21 @@ def pending_cells(
         want = None if n_train is None else int(n_train) * r.train_scale
         idx = training_indices(len(train_store), want, seed_of_data, seed)
         params = row_params(r, plan.profile)
-        config = {
-            "row": r.to_dict(),
+        settings = {
+            "row": row_settings(r),
             "params": params,
-            "train": train_store.checksum,
-            "test": stores["test"].checksum,
             "n_train": len(idx),
             "seed": seed,
             "data_mode": plan.opts.data_mode,
-            "pipeline": PIPELINE_VERSION,
             "refiner": refiner_name(r.train, plan.profile),
-            # float sums (and so the numbers) depend on the thread count
-            "threads": plan.row_threads,
         }
         if protocol is not None:
-            config["protocol"] = protocol
-        key = config_hash(config)
+            settings["protocol"] = protocol
+        inputs = {"train": train_store.checksum, "test": stores["test"].checksum}
+        requested = plan.opts.precision or params.get("precision")
+        numerics = Numerics.resolve(plan.device, requested, plan.row_threads)
+        spec = StageSpec("cell", settings, inputs, numerics)
+        config, key = spec.to_dict(), spec.key
         if key in done:
             continue
         identity = row_identity(plan, r, params, train_store, seed, key, refiners.get(r.train))
@@ -166,6 +165,8 @@ def row_identity(
         "data_mode": plan.opts.data_mode,
         "eval_split": plan.opts.eval_split,
         "profile": plan.profile["profile"]["name"],
+        # the profile as written + the eval split: what a baseline of these rows records
+        "profile_config_hash": profile_config_hash(plan.profile, plan.opts.eval_split),
         # which protocol, and the target-domain (MPIIGaze / demo wild) images the row used:
         # labelled ones never (0 for every Table-1 row); unlabelled ones through its refiner
         "protocol": plan.opts.protocol,

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.verify import verify_store
 from benchmarks.datasets.writer import StoreWriter
 from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_cells
+from benchmarks.pipeline.keys import StageSpec, stage_key
 from benchmarks.pipeline.people import UNKNOWN, people_of, person_names, refiner_view
-from benchmarks.pipeline.provenance import config_hash
 from benchmarks.pipeline.refiner_stage import refiner_name
 from benchmarks.reporting.results import error_summary, save_predictions
 from estimators.base import UserError
@@ -48,7 +49,8 @@ class Fold:
 
 
 def make_folds(test: Store, k: int) -> list[Fold]:
-    """K person-disjoint folds over the test store's people (fewer when it has fewer people)."""
+    """K person-disjoint folds over the test store's people; a UserError when it has fewer than
+    K people (asked for K refiners, the run would silently fit fewer)."""
     names = person_names(test)
     unknown = int((names == UNKNOWN).sum())
     if unknown:
@@ -59,7 +61,11 @@ def make_folds(test: Store, k: int) -> list[Fold]:
     people = people_of(test)
     if len(people) < 2:
         raise UserError(f"--protocol strict needs 2 or more test people; {test.source} has 1")
-    k = min(k, len(people))
+    if k > len(people):
+        raise UserError(
+            f"--folds {k}: the test set ({test.source}) has only {len(people)} people; "
+            f"use --folds {len(people)} or fewer"
+        )
     folds = []
     for f in range(k):
         mine = tuple(people[f::k])
@@ -75,14 +81,15 @@ def pool_without(real: Store, people: tuple[str, ...], work_dir: Path) -> Store:
         return real
     if len(keep) == 0:
         raise UserError(f"{real.source}: nothing is left after removing the people {people}")
-    out = work_dir / "stores" / "strict" / f"{real.checksum[7:19]}-without-{config_hash(people)}"
+    key = stage_key("strict-pool", {"without": sorted(people)}, {"real": real.checksum}, None)
+    out = work_dir / "stores" / "strict" / f"{real.checksum[7:19]}-without-{key}"
     if not is_store(out):
         kept = [p for p in people_of(real) if p not in people]
         writer = StoreWriter(
             out,
             len(keep),
             source=f"{real.source} without {len(people)} test people",
-            key=config_hash({"parent": real.checksum, "without": list(people)}),
+            key=key,
             options=real.manifest.get("options"),
             # the names travel with the subset, so its people stay comparable with the test's
             extra={
@@ -96,7 +103,7 @@ def pool_without(real: Store, people: tuple[str, ...], work_dir: Path) -> Store:
                 writer.write(start, **real.arrays(keep[start:stop]))
                 writer.commit(stop)
             writer.finalize()
-    pool = open_store(out)
+    pool = verify_store(open_store(out))  # freshly written or reused: checked either way
     leaked = set(people_of(pool)) & set(people)
     if leaked:  # the one promise of the protocol: checked on every use, not assumed
         raise RuntimeError(f"{out}: the strict pool holds test people {sorted(leaked)}")
@@ -141,8 +148,6 @@ def strict_seed(
     tag)`` -> (stores, refiner descriptions) with every refiner fit on ``pool``."""
     test = plan.sources.stores["test"]
     folds = make_folds(test, plan.opts.folds)
-    if len(folds) < plan.opts.folds:
-        log(f"strict: {len(folds)} folds (the test set has {len(folds)} people)")
     proto = {"name": "strict", "folds": len(folds)}
     plain = [r for r in plan.rows if refiner_name(r.train, plan.profile) is None]
     target = [r for r in plan.rows if r not in plain]
@@ -177,8 +182,9 @@ def _folded_rows(plan, target, folds, seed, done, fold_stores, proto, log) -> li
     pooled, fits = [], []
     for i, r in enumerate(target):
         parts = [(fold, cells[i]) for fold, cells in per_fold]
-        config = {"protocol": proto, "folds": [c.config for _, c in parts]}
-        key = config_hash(config)
+        fold_keys = [c.identity["stage_key"] for _, c in parts]
+        spec = StageSpec("pooled-cell", {"protocol": proto, "folds": fold_keys}, {}, None)
+        config, key = spec.to_dict(), spec.key
         if key not in done:
             pooled.append(Cell(r, parts[0][1].train_store, parts[0][1].idx, config, {}))
             pooled[-1].identity = _pooled_identity(parts, key, seed, len(folds))

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.datasets.store import Store, StoreError, is_store, open_store
+from benchmarks.datasets.verify import verify_store
 from benchmarks.datasets.writer import StoreWriter
 from estimators.base import UserError
 from refine.apply import iter_refined, load_refiner
@@ -75,7 +76,7 @@ def refine_store(
     if is_store(out_path):
         done = open_store(out_path)
         if done.manifest.get("refiner", {}).get("key") == key:
-            return done
+            return verify_store(done)
         raise StoreError(
             f"{out_path}: already exists and was not refined by this run from this input"
         )

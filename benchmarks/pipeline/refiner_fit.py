@@ -1,14 +1,15 @@
 """The pipeline's stage for every registered refiner other than SimGAN: fit, refine, score.
 
 SimGAN keeps its own two stages (refiner_stage.py: a trained run directory, then a streamed
-refinement), so its cache keys and the smoke baseline do not move. Every other refiner, built-in
+refinement), so the smoke baseline does not move. Every other refiner, built-in
 or plug-in, goes through :func:`fit_refined_store`: fitted once per seed on the synthetic and the
 real-unlabelled stores, applied to the whole synthetic store a chunk at a time (resumable, like
 SimGAN's refinement), and scored by the same diagnostics as SimGAN (realism, label preservation).
 
 The refined store lives under WORK/stores/refined/<name>-<key>-seed<s>, and the refiner's fit
 time, fitted parameters and diagnostics under WORK/refiner/<name>-<key>-seed<s>/, where
-key = hash(refiner name, its params, the two input checksums, the seed).
+key = keys.stage_key(refiner name, its params, the seed, the diagnostics' settings; the two input
+checksums; the run's numerics).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.verify import verify_store
 from benchmarks.datasets.writer import StoreWriter
-from benchmarks.pipeline.provenance import config_hash
+from benchmarks.pipeline.keys import Numerics, stage_key
 from refine.registry import checked_fit, checked_transform, create_refiner
 from torchkit.files import write_json_atomic
 
@@ -55,27 +57,27 @@ def fit_refined_store(
     log: Callable[[str], None],
     diag: dict[str, Any],
     device: str = "cpu",
+    numerics: Numerics | None = None,
 ) -> tuple[Store, Path]:
     """(the refined store, the refiner's run dir) for refiner ``name`` and this seed, cached.
 
     ``diag``: {"diag_n", "input_hw", "probe_steps"} of the diagnostics, as SimGAN's run uses them. A refiner
     whose params include ``seed`` gets the run's seed (each seed is a fresh fit), and one whose
-    params include ``device`` gets the run's device (not part of the key, like SimGAN's)."""
+    params include ``device`` gets the run's device. ``numerics`` (device kind, precision,
+    threads; None: ``device`` in fp32 on torch's current threads) joins the key."""
     params = refiner_params(name, profile)
-    key = config_hash(
-        {
-            "refiner": name,
-            "params": params,
-            "synthetic": synthetic.checksum,
-            "real": real.checksum,
-            "seed": seed,
-        }
-    )
+    if numerics is None:
+        import torch
+
+        numerics = Numerics.resolve(device, "fp32", torch.get_num_threads())
+    settings = {"refiner": name, "params": params, "seed": seed, "diag": diag}
+    inputs = {"synthetic": synthetic.checksum, "real": real.checksum}
+    key = stage_key("refiner-fit", settings, inputs, numerics)
     run_dir = work_dir / "refiner" / f"{name}-{key}-seed{seed}"
     out = work_dir / "stores" / "refined" / f"{name}-{key}-seed{seed}"
     if is_store(out) and (run_dir / "diagnostics.json").is_file():
         log(f"refiner {name}: reusing {out}")
-        return open_store(out), run_dir
+        return verify_store(open_store(out)), run_dir
     refiner = create_refiner(name, **params)
     if "seed" in refiner.get_params():
         refiner.set_params(seed=seed)
@@ -128,7 +130,7 @@ def _write_refined(refiner: Any, name: str, synthetic: Store, out: Path, key: st
     """Stream the synthetic store through ``transform`` into ``out`` (labels copied untouched);
     a killed run continues at its last committed chunk."""
     if is_store(out):
-        return open_store(out)
+        return verify_store(open_store(out))
     n = len(synthetic)
     writer = StoreWriter(
         out,

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets.store import Store, is_store, open_store
+from benchmarks.datasets.verify import verify_store
+from benchmarks.pipeline.keys import Numerics, stage_key
 from estimators.base import UserError
-from torchkit.files import config_hash, write_json_atomic
+from torchkit.files import write_json_atomic
 
 
 def refiner_settings(
@@ -37,6 +39,29 @@ def refiner_settings(
     if precision is not None:
         cfg["precision"] = precision
     return {**cfg, "seed": seed, "device": device}
+
+
+def resolved_refiner_config(
+    profile: dict[str, Any], seed: int, device: str, precision: str | None = None
+):
+    """The run's whole RefinerConfig (preset, then the profile's overrides, then the run's seed,
+    device and precision; every other field at its default)."""
+    from refine.config import RefinerConfig
+
+    return RefinerConfig.from_dict(refiner_settings(profile, seed, device, precision))
+
+
+def simgan_key(config: Any, synthetic: Store, real: Store, threads: int) -> str:
+    """SimGAN's run key: the resolved config (``key_dict()``: a changed default moves it, a
+    profile that spells a default out does not), the two stores' checksums, and the numerics
+    (device kind, resolved precision, threads: GAN training amplifies last-bit differences)."""
+    from torchkit.device import resolve_device
+
+    settings = config.key_dict()
+    device = resolve_device(settings.pop("device"))
+    numerics = Numerics.resolve(device, settings.pop("precision"), threads)
+    inputs = {"synthetic": synthetic.checksum, "real": real.checksum}
+    return stage_key("simgan", settings, inputs, numerics)
 
 
 def refiner_kind(profile: dict[str, Any]) -> str:
@@ -79,25 +104,11 @@ def train_stage(
     ``threads`` (torch threads, None: all cores) is part of the run's key: GAN training amplifies
     the last-bit differences that another thread count makes, so runs with different counts are
     different runs, never reused for one another."""
-    from refine.config import RefinerConfig
     from refine.train import is_complete, train_refiner
-    from torchkit.device import resolve_device, set_threads, use_bf16
+    from torchkit.device import set_threads
 
-    cfg = refiner_settings(profile, seed, device, precision)
-    threads = set_threads(threads)
-    key = config_hash(
-        {
-            "refiner": cfg,
-            "synthetic": synthetic.checksum,
-            "real": real.checksum,
-            "threads": threads,
-            # what "auto" resolves to here: a bf16 run is never reused as an fp32 one (a work
-            # dir shared by machines with and without bf16, or kept across a default change)
-            "bf16": use_bf16(
-                resolve_device(cfg.get("device", "auto")), cfg.get("precision", "auto")
-            ),
-        }
-    )
+    config = resolved_refiner_config(profile, seed, device, precision)
+    key = simgan_key(config, synthetic, real, set_threads(threads))
     run_dir = work_dir / "refiner" / f"{key}-seed{seed}"
     if is_complete(run_dir):
         log(f"refiner: reusing finished run {run_dir}")
@@ -107,7 +118,7 @@ def train_stage(
     train_refiner(
         synthetic.images,
         real.images,
-        RefinerConfig.from_dict(cfg),
+        config,
         run_dir,
         resume=resume,
         progress=progress,
@@ -125,15 +136,27 @@ def refine_stage(
     progress: bool,
     log: Callable[[str], None],
     device: str = "auto",
+    threads: int | None = None,
 ) -> Store:
     """Refine every synthetic image with the trained refiner (streamed, resumable, cached), on
-    ``device``, in the precision the refiner was trained in."""
-    from benchmarks.pipeline.refine_store import refine_store
+    ``device``, in the precision the refiner was trained in; ``threads``: the torch threads in
+    force (None: torch's current count), part of the refined store's key."""
+    import torch
 
-    out = work_dir / "stores" / "refined" / f"{run_dir.name}-{synthetic.checksum[7:19]}"
+    from benchmarks.pipeline.refine_store import refine_store
+    from refine.config import RefinerConfig
+    from torchkit.device import resolve_device
+
+    trained = RefinerConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text()))
+    numerics = Numerics.resolve(
+        resolve_device(device), trained.precision, threads or torch.get_num_threads()
+    )
+    settings = {"refiner_run": run_dir.name}
+    key = stage_key("refined", settings, {"synthetic": synthetic.checksum}, numerics)
+    out = work_dir / "stores" / "refined" / f"{run_dir.name}-{key}"
     if is_store(out):
         log(f"refine: reusing {out}")
-        return open_store(out)
+        return verify_store(open_store(out))
     log(f"refine: {len(synthetic):,} images -> {out}")
     return refine_store(run_dir, synthetic.path, out, device=device, progress=progress)
 

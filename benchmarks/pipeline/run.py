@@ -1,12 +1,14 @@
 """`bench run`: prepare -> train refiner -> refine -> fit each row -> score, cached and resumable.
 
-Every stage's output is keyed by a hash of its config and its inputs' checksums:
+Every stage's output is keyed by benchmarks.pipeline.keys.stage_key (its resolved settings, its
+inputs' checksums, the numerics: device kind, precision, threads; a per-stage code version):
 - stores under WORK/stores/ (demo renders or converted datasets),
 - SimGAN's run under WORK/refiner/<key>-seed<s>/ (resumes from its last checkpoint after a kill),
   any other refiner's fit under WORK/refiner/<name>-<key>-seed<s>/,
 - each refiner's refined store under WORK/stores/refined/ (one per refiner a row names),
 - each (row, seed) result as one line in RESULTS/rows.jsonl plus RESULTS/preds/<...>.npz.
 A re-run skips every finished piece; a killed run resumes at the stage (and row) where it died.
+One run at a time holds --work and --results (benchmarks/pipeline/lock.py); a second one waits.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from benchmarks.pipeline.refiner_stage import (
     copy_refiner_outputs,
     refine_stage,
     refiner_name,
-    refiner_settings,
+    resolved_refiner_config,
     train_stage,
 )
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
@@ -56,6 +58,7 @@ class RunOptions:
     # strict: person-disjoint folds over the test people (benchmarks/pipeline/protocol.py)
     protocol: str = "transductive"
     folds: int = 3  # strict only: person-disjoint folds of the test people
+    wait: bool = True  # another run holds --work / --results: wait for it (False: stop)
 
 
 def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
@@ -97,7 +100,10 @@ def _set_threads(threads: int | None) -> int:
 def _resolve_device(device: str) -> str:
     from torchkit.device import resolve_device
 
-    return resolve_device(device)
+    try:
+        return resolve_device(device)
+    except (ValueError, RuntimeError) as e:  # a name torch does not know, a GPU that is not there
+        raise UserError(f"--device {device}: {e}") from None
 
 
 @dataclass
@@ -121,8 +127,26 @@ def run_suite(
     suite: Suite, profile: dict[str, Any], opts: RunOptions, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
     """Run every selected row for every seed; returns the result rows appended by this call."""
+    from benchmarks.pipeline.lock import dir_lock
+
     started = time.perf_counter()
     plan = _plan(suite, profile, opts, log)
+    # one run at a time per work and per results directory (a second one waits); work first,
+    # always, so two runs never hold one each while waiting for the other
+    with (
+        dir_lock(plan.work_dir, "work", log, opts.wait),
+        dir_lock(plan.results_dir, "results", log, opts.wait),
+    ):
+        appended = _run_locked(plan, log)
+    log(
+        f"[{suite.name}] done in {time.perf_counter() - started:.0f} s; results in {opts.results_dir}"
+    )
+    return appended
+
+
+def _run_locked(plan: _Plan, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Prepare, then every seed's refiners and cells (under the run's directory locks)."""
+    suite, opts = plan.suite, plan.opts
     _prepare(plan, log)
     # the report's title, order and file names travel with the results, not the suite's path
     plan.results_dir.mkdir(parents=True, exist_ok=True)
@@ -144,9 +168,6 @@ def run_suite(
             log(f"seed {seed}: every row already scored (cached)")
             continue
         appended += _fit_tasks(plan, tasks, stores, seed, log)
-    log(
-        f"[{suite.name}] done in {time.perf_counter() - started:.0f} s; results in {opts.results_dir}"
-    )
     return appended
 
 
@@ -251,7 +272,7 @@ def _refined_store(
     t0 = time.perf_counter()
     opts = plan.opts
     synthetic, real = stores["synthetic"], stores["real-unlabeled"]
-    if name == "simgan":  # its own cached stages: same keys as ever, so the baselines hold
+    if name == "simgan":  # its own two cached stages (a run directory, then a refined store)
         run_dir = train_stage(
             synthetic,
             real,
@@ -265,19 +286,28 @@ def _refined_store(
             precision=opts.precision,
         )
         store = refine_stage(
-            run_dir, synthetic, plan.work_dir, opts.progress, log, device=plan.device
+            run_dir,
+            synthetic,
+            plan.work_dir,
+            opts.progress,
+            log,
+            device=plan.device,
+            threads=plan.threads,
         )
         copy_refiner_outputs(run_dir, plan.results_dir / "refiner" / f"seed{seed}{tag}")
         desc = run_dir.name
     else:
+        from benchmarks.pipeline.keys import Numerics
         from benchmarks.pipeline.refiner_fit import fit_refined_store
-        from refine.config import RefinerConfig
 
         # scored like SimGAN's run: the profile's diag_n and input_hw (RefinerConfig's defaults)
-        diag = RefinerConfig.from_dict(refiner_settings(plan.profile, seed, plan.device)).to_dict()
+        cfg = resolved_refiner_config(plan.profile, seed, plan.device)
+        diag = {"diag_n": cfg.diag_n, "input_hw": list(cfg.input_hw)}
+        numerics = Numerics.resolve(plan.device, opts.precision, plan.threads)
         store, run_dir = fit_refined_store(
-            name, synthetic, real, plan.profile, seed, plan.work_dir, log, diag, plan.device
-        )
+            name, synthetic, real, plan.profile, seed, plan.work_dir, log, diag, plan.device,
+            numerics=numerics,
+        )  # fmt: skip
         desc = f"{name} ({run_dir.name})"
     copy_fit_summary(name, run_dir, plan.results_dir / "refiners" / name / f"seed{seed}{tag}")
     log(f"refiner {name} for seed {seed}{tag}: {time.perf_counter() - t0:.0f} s")

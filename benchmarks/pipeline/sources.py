@@ -4,21 +4,20 @@ Roles: ``synthetic`` (UnityEyes / demo sim), ``real-lab`` (UT Multiview / demo l
 ``real-unlabeled`` (all MPIIGaze images, the refiner's real set / demo wild), ``test`` (MPIIGaze
 Evaluation Subset / demo wild, other people). ``--data demo`` renders them; ``--data real``
 prepares them from dataset roots given by option or environment variable. Stores are cached
-under the work directory keyed by what made them, so a re-run reuses them.
+under the work directory keyed (keys.stage_key) by what made them, so a re-run reuses them.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets.store import Store, open_store
+from benchmarks.pipeline.keys import stage_key
 from benchmarks.pipeline.suite import data_seed, demo_sizes
 from estimators.base import UserError
-from torchkit.files import config_hash
 
 ROLES = ("synthetic", "real-lab", "real-unlabeled", "test")
 # role -> (dataset name, root option / env var)
@@ -74,7 +73,8 @@ def _demo_sources(
     for role in ROLES:
         if role in roles:
             domain, k, s = plan[role]
-            path = work_dir / "stores" / "demo" / f"{role}-{domain}-n{k}-s{s}"
+            key = stage_key("demo-store", {"domain": domain, "n": k, "seed": s}, {}, None)
+            path = work_dir / "stores" / "demo" / f"{role}-{domain}-n{k}-s{s}-{key}"
             out[role] = prepare_demo_domain(path, domain, k, s, progress=progress)
     return out
 
@@ -97,11 +97,9 @@ def missing_roots_message(
 
 
 def resolve_roots(options: dict[str, str | None]) -> dict[str, str | None]:
-    """Dataset name -> root from CLI options, falling back to the environment variables."""
-    out = {}
-    for name, env, _opt in REAL_ROOTS.values():
-        out[name] = options.get(name) or os.environ.get(env) or None
-    return out
+    """Dataset name -> root from the CLI options (click reads the environment variables named
+    in REAL_ROOTS through ``envvar=``; nothing here reads the environment by hand)."""
+    return {name: options.get(name) or None for name, _env, _opt in REAL_ROOTS.values()}
 
 
 def _real_sources(
@@ -117,7 +115,8 @@ def _real_sources(
     def cached(name: str, opts: dict[str, Any], make: Callable[[Path], Any]) -> Path:
         # Keyed by what makes it, so the prepare_* reuse rule (store.reuse_store) finds a
         # finished store with the same options and returns it without reading the dataset.
-        path = work_dir / "stores" / "real" / f"{name}-{config_hash(opts)}"
+        key = stage_key("real-store", {"dataset": name, **opts}, {}, None)
+        path = work_dir / "stores" / "real" / f"{name}-{key}"
         make(path)
         return path
 

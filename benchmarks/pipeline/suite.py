@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.pipeline.schema import check_fields, check_params, check_profile
 from estimators.base import MissingFileError, UserError
 
 if sys.version_info >= (3, 11):
@@ -32,7 +33,7 @@ class SuiteRow:
     method: str
     train: str
     rs: str
-    train_scale: int = 1
+    train_scale: int = field(default=1, metadata={"min": 1})
     paper_err_deg: float | None = None
     paper_within7_pct: float | None = None
     extra: bool = False
@@ -132,17 +133,23 @@ def load_suite(name_or_path: str = "table1") -> Suite:
     """Load a suite by name (benchmarks/suites/NAME.toml) or path, validating every row."""
     path = _resolve(name_or_path, "suites", "suite")
     raw = _read_toml(path)
+    unknown = sorted(set(raw) - {"suite", "rows"})
+    if unknown:
+        raise UserError(
+            f"{path}: unknown top-level key(s) {', '.join(unknown)}; allowed: rows, suite"
+        )
     head = raw.get("suite", {})
+    check_fields(head, Suite, f"{path}: [suite]", skip=("rows", "path"))
     rows = []
-    known = set(SuiteRow.__dataclass_fields__)
+    if not isinstance(raw.get("rows", []), list):
+        raise UserError(f"{path}: rows must be [[rows]] tables")
     for i, r in enumerate(raw.get("rows", [])):
-        where = f"{path}: row {i + 1} ({r.get('id', '?')})"
-        unknown = sorted(set(r) - known)
-        if unknown:
-            raise UserError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        where = f"{path}: row {i + 1} ({r.get('id', '?') if isinstance(r, dict) else '?'})"
+        check_fields(r, SuiteRow, where)
         missing = [k for k in ("id", "label", "method", "train", "rs") if k not in r]
         if missing:
             raise UserError(f"{where}: missing key(s) {', '.join(missing)}")
+        check_params("estimator", r["method"], r.get("params", {}), f"{where}: params")
         _check_train(r["train"], where)
         if r["rs"] not in ("R", "S"):
             raise UserError(f"{where}: rs must be 'R' or 'S', got {r['rs']!r}")
@@ -189,6 +196,7 @@ def load_profile(name_or_path: str = "quick") -> dict[str, Any]:
             raise UserError(f"{path}: missing [{section}] section")
     if "data_seed" in raw.get("demo", {}):  # where it lived before [data]: it governs both modes
         raise UserError(f"{path}: data_seed belongs in [data] (it governs both data modes)")
+    check_profile(raw, path)  # unknown keys, wrong types, out-of-range values: before any work
     prof = copy.deepcopy(raw)
     prof["profile"].setdefault("name", path.stem)
     prof.setdefault("data", {}).setdefault("data_seed", 0)
@@ -196,7 +204,28 @@ def load_profile(name_or_path: str = "quick") -> dict[str, Any]:
         prof.setdefault(section, {})
     prof.setdefault("rows", {}).setdefault("skip", [])
     prof["_path"] = str(path)
+    prof["_config_hash"] = written_config_hash(raw)
     return prof
+
+
+def written_config_hash(raw: dict[str, Any]) -> str:
+    """The hash of a profile as its file writes it, minus ``[profile] description`` (words, not
+    settings). Defaults the code fills in are not part of it: a changed default is what `bench
+    check` exists to catch as a regression, not a different configuration."""
+    from torchkit.files import config_hash
+
+    settings = copy.deepcopy({k: v for k, v in raw.items() if not k.startswith("_")})
+    settings.get("profile", {}).pop("description", None)
+    return config_hash(settings)
+
+
+def profile_config_hash(profile: dict[str, Any], eval_split: str = "test") -> str:
+    """What a baseline's ``config_hash`` names: the profile as written (its file's hash; a
+    profile made in code: its dict's) and the split it is scored on (test or dev people)."""
+    from torchkit.files import config_hash
+
+    written = profile.get("_config_hash") or written_config_hash(profile)
+    return config_hash({"profile": written, "eval_split": eval_split})
 
 
 def data_seed(profile: dict[str, Any]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def plot_curves(results_dir: Path, df: pd.DataFrame, out: Path, demo: bool) -> N
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, loc="lower right")
     fig.tight_layout()
-    tmp = out.with_name(f".{out.name}")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}.png")
     fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     tmp.replace(out)

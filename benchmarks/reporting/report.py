@@ -10,6 +10,7 @@ come from the suite (suite.json). Nothing is retrained or re-read from the datas
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -231,7 +232,7 @@ def render_markdown(df: pd.DataFrame, results_dir: Path, figures: dict[str, str]
 
 
 def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
     write(tmp)
     tmp.replace(path)
 
