@@ -38,11 +38,11 @@ from torchkit.typecheck import type_name, type_ok
 _TUPLE_FIELDS = ("input_hw", "disc_widths")
 # Fields added after runs were written, with the behaviour those runs had: a config.json without
 # the field reads as that value, and a config at that value hashes as if the field were absent.
-_WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
-    "loss_reduction": "mean",
-    "refiner_residual": False,
-    "match_real_gaze": False,
-}
+_WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {"loss_reduction": "mean"}
+# Fields added after every cache key was renewed (issue 24's one stage key): a config.json
+# without them was written before they existed and means their defaults, which are the
+# behaviour it had; they hash like any other field.
+_ADDED_WITH_DEFAULT_BEHAVIOUR = frozenset({"refiner_residual", "match_real_gaze", "probe_steps"})
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ class RefinerConfig:
     def from_dict(cls, d: dict[str, Any]) -> RefinerConfig:
         """Build from a (possibly partial) dict; unknown keys raise ValueError naming them."""
         known = {f.name for f in dataclasses.fields(cls)}
-        missing = known - set(d)
+        missing = (known - set(d)) - _ADDED_WITH_DEFAULT_BEHAVIOUR
         if missing and missing <= set(_WRITTEN_BEFORE_THE_FIELD_EXISTED):
             # a whole config.json written before those fields existed: the behaviour it had
             d = {**{k: _WRITTEN_BEFORE_THE_FIELD_EXISTED[k] for k in missing}, **d}
