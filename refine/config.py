@@ -38,7 +38,11 @@ from torchkit.typecheck import type_name, type_ok
 _TUPLE_FIELDS = ("input_hw", "disc_widths")
 # Fields added after runs were written, with the behaviour those runs had: a config.json without
 # the field reads as that value, and a config at that value hashes as if the field were absent.
-_WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {"loss_reduction": "mean"}
+_WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
+    "loss_reduction": "mean",
+    "gaze_consistency": 0.0,
+    "gaze_consistency_steps": 600,
+}
 # Fields added after every cache key was renewed (issue 24's one stage key): a config.json
 # without them was written before they existed and means their defaults, which are the
 # behaviour it had; they hash like any other field.
@@ -85,6 +89,10 @@ class RefinerConfig:
     # -- the layout cue (departure): draw synthetic batches so their gaze matches the real
     # pool's, as a frozen synthetic-trained probe estimates it (no real label is read)
     match_real_gaze: bool = False
+    # -- gaze consistency (departure, refine/consistency.py): weight of |G(R(x)) - G(x)|^2 for a
+    # frozen, tone-robust gaze regressor G trained on synthetic labels; 0 = off (the paper)
+    gaze_consistency: float = 0.0
+    gaze_consistency_steps: int = 600  # training steps of G
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -137,6 +145,10 @@ class RefinerConfig:
         if self.loss_reduction not in ("sum", "mean"):
             raise UserError(
                 f"refiner config: loss_reduction must be sum or mean, not {self.loss_reduction!r}"
+            )
+        if self.gaze_consistency < 0 or self.gaze_consistency_steps < 1:
+            raise UserError(
+                "refiner config: gaze_consistency must be >= 0 and gaze_consistency_steps >= 1"
             )
         if self.lr <= 0 or self.lambda_reg < 0:
             raise UserError("refiner config: lr must be > 0 and lambda_reg >= 0")

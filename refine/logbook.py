@@ -12,7 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("step", "loss_r", "loss_r_adv", "loss_r_reg", "loss_d", "d_acc_real", "d_acc_refined")
+COLUMNS = (
+    "step", "loss_r", "loss_r_adv", "loss_r_reg", "loss_d", "d_acc_real", "d_acc_refined",
+    "loss_r_gaze",  # the gaze-consistency term (refine.consistency); blank when it is off
+)  # fmt: skip
 FILE = "losses.csv"
 
 

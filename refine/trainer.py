@@ -65,6 +65,10 @@ class Trainer:
                 raise UserError("refiner config: match_real_gaze needs the synthetic gaze labels")
             w = gaze_matching_weights(synthetic, synthetic_gaze_pitchyaw_rad, real, config)
             self.synthetic_p = w / w.sum()
+        self.G = None  # refine.consistency's frozen gaze regressor, when gaze_consistency > 0
+        if config.gaze_consistency > 0:
+            self.G = _fit_consistency_regressor(synthetic, synthetic_gaze_pitchyaw_rad, config)
+            self.G.to(self.device)
 
     def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
         if self.cfg.optimizer == "adam":
@@ -119,6 +123,12 @@ class Trainer:
                     self.D(y), LocalDiscriminator.REAL, self.cfg.loss_reduction
                 )
                 loss = adv + self.cfg.lambda_reg * reg
+        gaze = torch.zeros((), device=x.device)
+        if self.G is not None and not pretrain:
+            from refine.consistency import consistency_loss
+
+            gaze = consistency_loss(self.G, y.float(), x)
+            loss = loss + self.cfg.gaze_consistency * gaze
         self.opt_r.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_r.step()
@@ -128,6 +138,9 @@ class Trainer:
             "loss_r_adv": float(adv.detach()),
             "loss_r_reg": float(reg.detach()),
             "loss_r": float(loss.detach()),
+            **(
+                {"loss_r_gaze": float(gaze.detach())} if self.G is not None and not pretrain else {}
+            ),
         }
 
     def d_step(self) -> dict[str, float]:
@@ -186,6 +199,25 @@ class Trainer:
         if self.R_ema is not None:
             self.R_ema.load_state_dict(state["refiner_ema"])
         self.best, self.scores = state.get("best"), list(state.get("scores", []))
+
+
+def _fit_consistency_regressor(
+    synthetic: np.ndarray, gaze_pitchyaw_rad: np.ndarray | None, config: RefinerConfig
+):
+    """G for the gaze-consistency term, trained on synthetic rows the label check's probe does
+    not train on (refine.labelcheck.probe_rows), at most 8,000 of them, with its own seed."""
+    from refine.consistency import ConsistencySpec, fit_gaze_regressor
+    from refine.labelcheck import probe_rows
+
+    if gaze_pitchyaw_rad is None:
+        raise UserError("refiner config: gaze_consistency needs the synthetic gaze labels")
+    free = np.setdiff1d(np.arange(len(synthetic)), probe_rows(len(synthetic), config.seed))
+    rng = np.random.default_rng([config.seed, 22])
+    rows = np.sort(rng.choice(free, min(8000, len(free)), replace=False))
+    spec = ConsistencySpec(steps=config.gaze_consistency_steps, seed=config.seed)
+    return fit_gaze_regressor(
+        np.asarray(synthetic[rows]), np.asarray(gaze_pitchyaw_rad)[rows], config.input_hw, spec
+    )
 
 
 def split_real(n: int, holdout_fraction: float, seed: int) -> tuple[np.ndarray | None, np.ndarray]:

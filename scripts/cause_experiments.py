@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=4000)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-cnn", action="store_true", help="label and realism only (minutes)")
     args = ap.parse_args()
     global DEVICE
     DEVICE = args.device
@@ -98,7 +99,9 @@ def main() -> None:
     cache = args.out.with_suffix(".syn.json")
     syn_key = f"{args.cnn_seed}-{args.cnn_samples}-{args.n_train}-{sorted(cnn_extra.items())}"
     known = json.loads(cache.read_text()) if cache.is_file() else {}
-    if syn_key not in known:
+    if args.no_cnn:
+        s = {"cnn": None, "knn": _knn(x, head, gaze, dev)}
+    elif syn_key not in known:
         known[syn_key] = {
             "cnn": cnn_error(
                 EyeData(x, head), gaze, dev, args.cnn_seed, args.cnn_samples, cnn_extra
@@ -106,18 +109,25 @@ def main() -> None:
             "knn": _knn(x, head, gaze, dev),
         }
         cache.write_text(json.dumps(known))
-    s = known[syn_key]
+    if not args.no_cnn:
+        s = known[syn_key]
     for mode in args.refine_at.split(","):
         iris = iris_shift(lambda im, m=mode: refine_all(refiner, im, m), seed=args.seed)
         refined = refine_all(refiner, x, mode)
-        ref_cnn = cnn_error(EyeData(refined, head), gaze, dev, args.cnn_seed, args.cnn_samples,
-                            cnn_extra)  # fmt: skip
+        ref_cnn = (
+            None
+            if args.no_cnn
+            else cnn_error(
+                EyeData(refined, head), gaze, dev, args.cnn_seed, args.cnn_samples, cnn_extra
+            )
+        )
         ref_knn = _knn(refined, head, gaze, dev)
         row = {
             "name": args.name, "seed": args.seed, "cnn_seed": args.cnn_seed, "sets": args.sets,
             "cnn_sets": args.cnn_sets, "refine_at": mode, "fit_s": round(fit_s, 1),
             "weights": done.get("weights"), "selected_step": done.get("selected_step"),
-            "cnn_syn": s["cnn"], "cnn_ref": ref_cnn, "gain_pct": 100 * (1 - ref_cnn / s["cnn"]),
+            "cnn_syn": s["cnn"], "cnn_ref": ref_cnn,
+            "gain_pct": None if ref_cnn is None else 100 * (1 - ref_cnn / s["cnn"]),
             "knn_syn": s["knn"], "knn_ref": ref_knn, "knn_delta": ref_knn - s["knn"],
             **{k: diag.get(k) for k in ("label_ratio_no_refit", "probe_err_deg_on_x",
                                          "gaze_err_deg_on_x", "gaze_err_deg_on_refined",
