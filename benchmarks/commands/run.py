@@ -92,14 +92,15 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
 @click.option(
     "--threads",
     type=click.IntRange(1),
-    help="torch threads for the refiner (split across --jobs for rows) [default: all cores]. "
-    "Recorded in provenance: the count changes float sums, so results differ in the last bits.",
+    help="torch threads for the refiner and for each row [default: all cores]. Recorded in "
+    "provenance: the count changes float sums, so results differ in the last bits.",
 )
 @click.option(
     "--row-threads",
     type=click.IntRange(1),
-    help="torch threads per (row, seed) cell [default: --threads // --jobs]; part of a row's "
-    "cache key like --threads.",
+    help="torch threads per (row, seed) cell [default: --threads, under every --backend and "
+    "--jobs, so parallel runs make the serial run's rows; --jobs N cells then share the cores]. "
+    "Part of a row's cache key like --threads.",
 )
 @eval_option
 @click.option(
