@@ -84,9 +84,8 @@ def fit_cells(
 ) -> Iterator[tuple[Cell, dict[str, Any]]]:
     """Fit the cells (in parallel with --jobs, on --backend); yield (cell, measured) as each
     finishes, so the caller can append its row at once."""
-    from tqdm import tqdm
-
     from benchmarks.pipeline.backends import Call, run_cells
+    from torchkit.progress import progress_bar
 
     opts = plan.opts
     calls = [
@@ -109,7 +108,9 @@ def fit_cells(
         )
         for t in tasks
     ]
-    bar = tqdm(total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress)
+    bar = progress_bar(
+        total=len(tasks), desc=f"rows (seed {seed})", unit="row", enabled=opts.progress
+    )
     for i, measured in run_cells(calls, opts.backend, opts.jobs, plan.row_threads, opts.scheduler):
         bar.update(1)
         yield tasks[i], measured
