@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from benchmarks.commands.common import eval_option, fail_cleanly, work_option
+from benchmarks.commands.common import (
+    command_line,
+    eval_option,
+    fail_cleanly,
+    on_interrupt_kept,
+    work_option,
+)
 
 
 @click.command()
@@ -200,6 +206,11 @@ def run(
         progress=not quiet,
         audit=audit,
         wait=wait,
+        command=command_line(),
+    )
+    on_interrupt_kept(
+        f"finished stores and the refiner's last checkpoint are kept in {opts.work_dir}, finished "
+        f"rows in {opts.results_dir / 'rows.jsonl'}; the same command resumes from there"
     )
     run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
     if report:

@@ -117,8 +117,11 @@ def fit_cells(
     bar.close()
 
 
-def finished_row(task: Cell, measured: dict[str, Any], seed: int) -> dict[str, Any]:
-    """A cell's identity joined with its measurements and provenance."""
+def finished_row(
+    task: Cell, measured: dict[str, Any], seed: int, command: str | None = None
+) -> dict[str, Any]:
+    """A cell's identity joined with its measurements and provenance (``command``: the command
+    line that made it)."""
     used = measured["numerics"]
     return {
         **task.identity,
@@ -133,6 +136,7 @@ def finished_row(task: Cell, measured: dict[str, Any], seed: int) -> dict[str, A
                 used.get("precision"),
             ),
             "protocol": task.identity["protocol"],
+            "command": command,
         },
         "finished_at": now_iso(),
     }
@@ -185,7 +189,7 @@ def append_finished(
 ) -> dict[str, Any]:
     """Append a finished cell's row to rows.jsonl at once (a killed run keeps those done), log
     it, and return it."""
-    row = finished_row(cell, measured, seed)
+    row = finished_row(cell, measured, seed, plan.opts.command)
     append_row(plan.results_dir, row)
     log_row(cell.row, row, seed, log)
     return row

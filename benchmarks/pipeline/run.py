@@ -59,6 +59,7 @@ class RunOptions:
     protocol: str = "transductive"
     folds: int = 3  # strict only: person-disjoint folds of the test people
     wait: bool = True  # another run holds --work / --results: wait for it (False: stop)
+    command: str | None = None  # the command line, recorded in every row's provenance
 
 
 def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
