@@ -98,3 +98,35 @@ def test_rows_and_report_carry_the_command_line_and_git_dirty(tiny):
     assert ("(with uncommitted changes)." if dirty else "(clean).") in report
     assert "| git sha | uncommitted changes |" in report
     assert f"| {rows[0]['provenance']['git_sha'][:10]} | {'yes' if dirty else 'no'} |" in report
+
+
+def test_bench_turing_takes_gazebench_work_through_click(tmp_path, monkeypatch):
+    import benchmarks.turing.server as server_module
+    from benchmarks.turing.fixtures import write_demo_run
+
+    made = write_demo_run(tmp_path / "made", n_real=30, n_synthetic=30)
+    fit = made.results_dir / "refiners" / "degrade" / "seed0" / "fit.json"
+    fit.parent.mkdir(parents=True, exist_ok=True)  # where the run says its work dir was
+    fit.write_text(json.dumps({"run_dir": str(made.work_dir / "refiner" / "degrade-seed0")}))
+    monkeypatch.chdir(tmp_path)  # no ./work here
+    real_make_server = server_module.make_server
+
+    def served_once(*args, **kwargs):  # serve nothing: return as Ctrl-C would
+        server = real_make_server(*args, **kwargs)
+        server.serve_forever = lambda: None
+        return server
+
+    monkeypatch.setattr(server_module, "make_server", served_once)
+    args = ["turing", "--results", str(made.results_dir), "--port", "0", "--trials", "10"]
+    # GAZEBENCH_WORK (like the default ./work) is a first guess, not an order: the stores are
+    # found in the work dir the run names
+    r = CliRunner().invoke(main, args, env={"GAZEBENCH_WORK": str(tmp_path / "elsewhere")})
+    assert r.exit_code == 0, r.output
+    record = json.loads((made.results_dir / "turing-refined" / "study.json").read_text())
+    assert record["fakes"][0]["store_path"].startswith(str(made.work_dir))
+    # ... and it is checked as --work is: a file is one line, exit 2
+    (tmp_path / "a-file").write_text("")
+    args[2:4] = ["--study", str(tmp_path / "study2"), "--results", str(made.results_dir)]
+    r = CliRunner().invoke(main, args, env={"GAZEBENCH_WORK": str(tmp_path / "a-file")})
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    assert "(env var: 'GAZEBENCH_WORK')" in r.output and "is a file" in r.output
