@@ -130,3 +130,17 @@ def test_bench_turing_takes_gazebench_work_through_click(tmp_path, monkeypatch):
     r = CliRunner().invoke(main, args, env={"GAZEBENCH_WORK": str(tmp_path / "a-file")})
     assert r.exit_code == 2 and "Traceback" not in r.output, r.output
     assert "(env var: 'GAZEBENCH_WORK')" in r.output and "is a file" in r.output
+
+
+def test_the_quick_profiles_time_is_stated_once_in_the_readme():
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    help_text = CliRunner().invoke(main, ["run", "--help"]).output
+    quick_help = " ".join(help_text.split()).split("quick (", 1)[1].split(")", 1)[0]
+    profile = (repo / "benchmarks" / "profiles" / "quick.toml").read_text()
+    for text in (quick_help, profile.split("[data]")[0]):
+        assert "Quick start" in text and not re.search(r"\d\s*min", text), text
+    readme = (repo / "README.md").read_text()
+    assert readme.count("Time (stated only here;") == 1

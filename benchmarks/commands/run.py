@@ -21,7 +21,8 @@ from benchmarks.commands.common import (
     "--profile",
     default="quick",
     show_default=True,
-    help="smoke (CI, ~2 min), quick (laptop CPU, <= 15 min), paper (GPU), or a TOML path.",
+    help="smoke (CI, ~2 min), quick (a laptop CPU; its time: README, Quick start), paper (GPU), "
+    "or a TOML path.",
 )
 @click.option(
     "--data",
