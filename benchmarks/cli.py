@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from benchmarks.commands.check import check_cmd
+from benchmarks.commands.common import interrupted, remember_argv
 from benchmarks.commands.data import data
 from benchmarks.commands.perf import perf
 from benchmarks.commands.refine import refine
@@ -15,7 +16,24 @@ from benchmarks.commands.stability import stability
 from benchmarks.commands.turing import turing
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BenchGroup(click.Group):
+    """The root command: remembers the command line (result rows record it) and turns Ctrl-C
+    into one line saying what was kept and exit 130, not click's 'Aborted!' and exit 1."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        argv = list(args)
+        ctx = super().make_context(info_name, list(argv), parent=parent, **extra)
+        remember_argv(ctx, argv)
+        return ctx
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted(ctx)
+
+
+@click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gazebench")
 def main() -> None:
     """gazebench: reproduce SimGAN's Table 1 (sim-to-real gaze estimation) end to end.

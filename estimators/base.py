@@ -1,8 +1,11 @@
 """The one input type every gaze estimator takes, and the checks every estimator shares.
 
 Estimators follow scikit-learn's contract: hyperparameters are stored unchanged in ``__init__``,
-``fit(X, y)`` returns ``self`` and sets learned state in attributes ending in ``_``, and
-``predict(X)`` returns an (n, 2) float32 array of gaze pitch/yaw in radians.
+``fit(X, y)`` returns ``self`` and sets learned state in attributes ending in ``_``,
+``predict(X)`` returns an (n, 2) float32 array of gaze pitch/yaw in radians (before ``fit``: it
+raises scikit-learn's ``NotFittedError``), and ``score(X, y)`` is the negative mean angular error
+in degrees (higher is better), so ``cross_val_score`` and ``GridSearchCV`` work on an estimator and
+an :class:`EyeData` as they do on an array.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from estimators.geometry import angular_error_deg
 
 IMAGE_HW = (36, 60)
 
@@ -44,8 +50,18 @@ class EyeData:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    @property
+    def shape(self) -> tuple[int]:
+        """(n,): the number of samples. scikit-learn's splitters (``cross_val_score``,
+        ``GridSearchCV``) count and index anything with a ``shape`` as an array of rows,
+        ``X[rows, ...]``; without it they would cut an EyeData into a list of one-row pieces."""
+        return (len(self),)
+
     def __getitem__(self, index) -> EyeData:
-        """Row subset (slice, integer array or boolean mask); keeps memory maps lazy for slices."""
+        """Row subset (slice, integer array or boolean mask); keeps memory maps lazy for slices.
+        ``data[rows, ...]`` (how scikit-learn indexes rows) is ``data[rows]``."""
+        if isinstance(index, tuple) and len(index) == 2 and index[1] is Ellipsis:
+            index = index[0]
         subject = None if self.subject is None else self.subject[index]
         return EyeData(self.images[index], self.head_pitchyaw_rad[index], subject)
 
@@ -108,15 +124,28 @@ class GazeEstimator(BaseEstimator):
         return self
 
     def predict(self, X: EyeData) -> np.ndarray:
+        check_is_fitted(self)  # scikit-learn's NotFittedError before fit()
         check_eye_data(X)
-        if not getattr(self, "is_fitted_", False):
-            raise RuntimeError(f"{type(self).__name__}: call fit() before predict()")
         out = np.asarray(self._predict(X), dtype=np.float32)
         if out.shape != (len(X), 2):
             raise RuntimeError(
                 f"{type(self).__name__}: predicted {out.shape}, expected ({len(X)}, 2)"
             )
         return out
+
+    def score(self, X: EyeData, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """The **negative** mean angular error, in degrees, of ``predict(X)`` against ``y``
+        ((n, 2) gaze pitch/yaw radians); weighted by ``sample_weight`` when given.
+
+        Negative so that higher is better, as scikit-learn's model selection expects of a score
+        (``cross_val_score``, ``GridSearchCV``, ``best_score_``): 0 is perfect, -7.5 is 7.5 deg
+        off on average, Table 1's metric. Not R^2, scikit-learn's default for regressors."""
+        y = check_gaze(y, len(X))
+        err = angular_error_deg(self.predict(X).astype(np.float64), y.astype(np.float64))
+        return -float(np.average(err, weights=sample_weight))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(getattr(self, "is_fitted_", False))
 
     def _fit(self, X: EyeData, y: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -16,11 +16,11 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from estimators.augment import augment_batch, preprocess
 from estimators.geometry import angular_error_deg, pitchyaw_to_vector
 from torchkit.device import autocast, cudnn_deterministic, host_to_device
+from torchkit.progress import progress_bar
 
 
 def to_input(
@@ -201,7 +201,9 @@ def fit_net(
     history, best, best_err, best_epoch = [], None, np.inf, epochs - 1
     n_batches = (len(train_idx) + batch_size - 1) // batch_size
     seen, train_s = 0, 0.0
-    bar = tqdm(total=epochs * n_batches, disable=not progress, desc="cnn", leave=False)
+    bar = progress_bar(
+        total=epochs * n_batches, enabled=progress, desc="cnn", unit="batch", leave=False
+    )
     for epoch in range(epochs):
         net.train()
         order = train_idx[torch.randperm(len(train_idx), generator=gen).numpy()]

@@ -205,6 +205,6 @@ def _finish(loop: Loop, train_s: float, labels: tuple) -> dict[str, Any]:
 def _progress_bar(total: int, done: int, enabled: bool):
     if not enabled:
         return None
-    from tqdm import tqdm
+    from torchkit.progress import progress_bar
 
-    return tqdm(total=total, initial=done, desc="refiner", unit="step", dynamic_ncols=True)
+    return progress_bar(total=total, initial=done, desc="refiner", unit="step")

@@ -6,6 +6,8 @@ import sys
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from benchmarks.datasets.demo import render_domain
 from estimators import EyeData, create_estimator, list_estimators
@@ -105,13 +107,55 @@ def test_bad_input_is_refused_with_a_clear_message(name, case, tiny_wild):
 @pytest.mark.parametrize("name", list_estimators())
 def test_predict_before_fit_and_bad_predict_input(name, tiny_wild):
     X, y = tiny_wild
-    with pytest.raises(RuntimeError, match="call fit"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         make(name).predict(X)
+    with pytest.raises(NotFittedError):
+        make(name).score(X, y)
     est = make(name, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="empty"):
         est.predict(X[:0])
     with pytest.raises(TypeError, match="expected EyeData"):
         est.predict(X.images)
+
+
+@pytest.mark.parametrize("name", list_estimators())
+def test_cross_val_score_runs_on_every_registered_estimator(name, tiny_wild):
+    # what a scikit-learn user does first: folds of an EyeData, a clone per fold, score()
+    X, y = tiny_wild
+    scores = cross_val_score(
+        make(name, random_state=0), X, y, cv=KFold(3, shuffle=True, random_state=0),
+        error_score="raise",
+    )  # fmt: skip
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    assert (scores < 0).all() and (scores > -90).all()  # negative mean angular error, degrees
+
+
+def test_score_is_the_negative_mean_angular_error_in_degrees(tiny_wild):
+    from estimators.geometry import angular_error_deg
+
+    X, y = tiny_wild
+    est = make("knn", random_state=0).fit(X[:40], y[:40])
+    err = angular_error_deg(est.predict(X[40:]).astype(np.float64), y[40:].astype(np.float64))
+    assert est.score(X[40:], y[40:]) == pytest.approx(-err.mean())
+    weights = np.arange(1.0, 9.0)
+    assert est.score(X[40:], y[40:], weights) == pytest.approx(-np.average(err, weights=weights))
+
+
+def test_grid_search_picks_by_score_and_refits(tiny_wild):
+    X, y = tiny_wild
+    search = GridSearchCV(make("knn"), {"n_neighbors": [1, 3, 9]}, cv=3, error_score="raise")
+    search.fit(X, y)
+    means = search.cv_results_["mean_test_score"]
+    assert search.best_score_ == means.max() < 0  # higher (less negative) wins
+    assert search.best_params_["n_neighbors"] == [1, 3, 9][int(means.argmax())]
+    assert search.predict(X[:5]).shape == (5, 2)
+
+
+def test_an_eye_data_is_indexed_as_rows_like_an_array(tiny_wild):
+    X, _ = tiny_wild
+    assert X.shape == (48,) and len(X) == 48
+    part = X[np.array([3, 1]), ...]
+    np.testing.assert_array_equal(part.images, X.images[[3, 1]])
 
 
 def test_unknown_name_lists_available():

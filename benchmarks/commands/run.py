@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from benchmarks.commands.common import eval_option, fail_cleanly, work_option
+from benchmarks.commands.common import (
+    command_line,
+    eval_option,
+    fail_cleanly,
+    on_interrupt_kept,
+    work_option,
+)
 
 
 @click.command()
@@ -15,7 +21,8 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
     "--profile",
     default="quick",
     show_default=True,
-    help="smoke (CI, ~2 min), quick (laptop CPU, <= 15 min), paper (GPU), or a TOML path.",
+    help="smoke (CI, ~2 min), quick (a laptop CPU; its time: README, Quick start), paper (GPU), "
+    "or a TOML path.",
 )
 @click.option(
     "--data",
@@ -92,14 +99,15 @@ from benchmarks.commands.common import eval_option, fail_cleanly, work_option
 @click.option(
     "--threads",
     type=click.IntRange(1),
-    help="torch threads for the refiner (split across --jobs for rows) [default: all cores]. "
-    "Recorded in provenance: the count changes float sums, so results differ in the last bits.",
+    help="torch threads for the refiner and for each row [default: all cores]. Recorded in "
+    "provenance: the count changes float sums, so results differ in the last bits.",
 )
 @click.option(
     "--row-threads",
     type=click.IntRange(1),
-    help="torch threads per (row, seed) cell [default: --threads // --jobs]; part of a row's "
-    "cache key like --threads.",
+    help="torch threads per (row, seed) cell [default: --threads, under every --backend and "
+    "--jobs, so parallel runs make the serial run's rows; --jobs N cells then share the cores]. "
+    "Part of a row's cache key like --threads.",
 )
 @eval_option
 @click.option(
@@ -199,6 +207,11 @@ def run(
         progress=not quiet,
         audit=audit,
         wait=wait,
+        command=command_line(),
+    )
+    on_interrupt_kept(
+        f"finished stores and the refiner's last checkpoint are kept in {opts.work_dir}, finished "
+        f"rows in {opts.results_dir / 'rows.jsonl'}; the same command resumes from there"
     )
     run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
     if report:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from benchmarks.commands.common import fail_cleanly, work_option
 
@@ -72,13 +73,17 @@ def turing(
 
     given = {"trials_per_person": trials, "pool_per_source": pool, "seed": seed,
              "upscale": upscale, "interpolation": interpolation}  # fmt: skip
+    # --work given: look there only; from GAZEBENCH_WORK or the default: also where the run's
+    # refiner fits say their work dir was
+    typed = ctx.get_parameter_source("work_dir") is ParameterSource.COMMANDLINE
     request = StudyRequest(
         results_dir,
-        work_dir,
+        work_dir if typed else None,
         tuple(sources),
         real_path,
         study_dir,
         {k: v for k, v in given.items() if v is not None},
+        default_work=work_dir,
     )
     study, created = open_or_create(request, latest_results)
     server = make_server(study, host, port)

@@ -23,7 +23,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.mpiigaze_mat import SIDES, Day, day_rows, load_day
@@ -31,6 +30,7 @@ from benchmarks.datasets.shards import ShardDir, stack_fields
 from benchmarks.datasets.store import Store, StoreError, reuse_store
 from estimators.base import UserError
 from torchkit.files import config_hash
+from torchkit.progress import progress_bar
 
 SOURCE = "mpiigaze"
 EVAL_DIR = Path("Evaluation Subset") / "sample list for eye image"
@@ -150,8 +150,8 @@ def prepare_mpiigaze(
     key = config_hash({**base, "people": people, "v": 1}, length=16)
     sh = {n: ShardDir(out / n, key).open() for n in options if n not in stores}
     ids = [int(p[1:]) for p in people]
-    for person, i in tqdm(
-        list(zip(people, ids, strict=True)), desc="mpiigaze", unit="person", disable=not progress
+    for person, i in progress_bar(
+        list(zip(people, ids, strict=True)), desc="mpiigaze", unit="person", enabled=progress
     ):
         if all(s.is_done(i) for s in sh.values()):
             continue

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from benchmarks.datasets.demo import BLOCK, iter_domain
 from benchmarks.datasets.demo_looks import DOMAINS, LOOKS
 from benchmarks.datasets.store import Store, reuse_store
 from benchmarks.datasets.writer import StoreWriter
 from estimators.base import UserError
+from torchkit.progress import progress_bar
 
 DEMO_ROLES = {
     "sim": "UnityEyes stand-in (labelled synthetic)",
@@ -43,12 +42,12 @@ def prepare_demo_domain(
         extra={"demo": True},
         overwrite=force,
     ) as w:
-        bar = tqdm(
+        bar = progress_bar(
             total=n,
             initial=w.n_done,
             desc=f"render {domain}",
             unit="img",
-            disable=not progress,
+            enabled=progress,
             leave=False,
         )
         # Commits happen at block boundaries, so n_done is a whole number of blocks (or n).

@@ -17,13 +17,13 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import cv2
-from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.shards import ShardDir, stack_fields
 from benchmarks.datasets.store import Store, StoreError, reuse_store
 from benchmarks.datasets.unityeyes_pair import NEAR_FRONTAL_DEG, PairFault, read_pair
 from torchkit.files import config_hash
+from torchkit.progress import progress_bar
 
 SOURCE = "unityeyes"
 DEFAULT_SHARD_SIZE = 4096
@@ -131,12 +131,12 @@ def prepare_unityeyes(
     todo = [i for i in range(len(chunks)) if not shards.is_done(i)]
     done_pairs = len(stems) - sum(len(chunks[i]) for i in todo)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    with tqdm(
+    with progress_bar(
         total=len(stems),
         initial=done_pairs,
         desc="unityeyes",
         unit="img",
-        disable=not progress,
+        enabled=progress,
         smoothing=0.1,
     ) as bar:
         _run_shards(shards, todo, str(root), chunks, near_frontal, jobs, bar)

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from benchmarks.datasets.faults import FaultLog
 from benchmarks.datasets.shards import ShardDir, stack_fields
@@ -31,6 +30,7 @@ from benchmarks.datasets.store import LEFT, RIGHT, Store, StoreError, reuse_stor
 from estimators.base import UserError
 from estimators.geometry import rodrigues_to_pitchyaw, vector_to_pitchyaw
 from torchkit.files import config_hash
+from torchkit.progress import progress_bar
 
 SOURCE = "utmultiview"
 PARTS = ("synth", "test")
@@ -164,7 +164,7 @@ def prepare_utmultiview(
         (int(p[1:]) * len(PARTS) + PARTS.index(part), p, part) for p in people for part in parts
     ]
     shards = ShardDir(out, config_hash({**options, "people": people, "v": 1}, length=16)).open()
-    for i, person, part in tqdm(jobs, desc="utmultiview", unit="part", disable=not progress):
+    for i, person, part in progress_bar(jobs, desc="utmultiview", unit="part", enabled=progress):
         if not shards.is_done(i):
             faults: list[str] = []
             rows = read_part(root / person / part, int(person[1:]), mirror_right, faults)

@@ -84,9 +84,8 @@ def fit_cells(
 ) -> Iterator[tuple[Cell, dict[str, Any]]]:
     """Fit the cells (in parallel with --jobs, on --backend); yield (cell, measured) as each
     finishes, so the caller can append its row at once."""
-    from tqdm import tqdm
-
     from benchmarks.pipeline.backends import Call, run_cells
+    from torchkit.progress import progress_bar
 
     opts = plan.opts
     calls = [
@@ -109,15 +108,20 @@ def fit_cells(
         )
         for t in tasks
     ]
-    bar = tqdm(total=len(tasks), desc=f"rows (seed {seed})", unit="row", disable=not opts.progress)
+    bar = progress_bar(
+        total=len(tasks), desc=f"rows (seed {seed})", unit="row", enabled=opts.progress
+    )
     for i, measured in run_cells(calls, opts.backend, opts.jobs, plan.row_threads, opts.scheduler):
         bar.update(1)
         yield tasks[i], measured
     bar.close()
 
 
-def finished_row(task: Cell, measured: dict[str, Any], seed: int) -> dict[str, Any]:
-    """A cell's identity joined with its measurements and provenance."""
+def finished_row(
+    task: Cell, measured: dict[str, Any], seed: int, command: str | None = None
+) -> dict[str, Any]:
+    """A cell's identity joined with its measurements and provenance (``command``: the command
+    line that made it)."""
     used = measured["numerics"]
     return {
         **task.identity,
@@ -132,6 +136,7 @@ def finished_row(task: Cell, measured: dict[str, Any], seed: int) -> dict[str, A
                 used.get("precision"),
             ),
             "protocol": task.identity["protocol"],
+            "command": command,
         },
         "finished_at": now_iso(),
     }
@@ -184,7 +189,7 @@ def append_finished(
 ) -> dict[str, Any]:
     """Append a finished cell's row to rows.jsonl at once (a killed run keeps those done), log
     it, and return it."""
-    row = finished_row(cell, measured, seed)
+    row = finished_row(cell, measured, seed, plan.opts.command)
     append_row(plan.results_dir, row)
     log_row(cell.row, row, seed, log)
     return row

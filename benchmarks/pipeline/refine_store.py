@@ -92,9 +92,9 @@ def refine_store(
     )
     bar = None
     if progress:
-        from tqdm import tqdm
+        from torchkit.progress import progress_bar
 
-        bar = tqdm(total=n, initial=writer.n_done, desc="refine", unit="img", dynamic_ncols=True)
+        bar = progress_bar(total=n, initial=writer.n_done, desc="refine", unit="img")
     with writer:
         committed = writer.n_done
         for start, refined in iter_refined(

@@ -44,8 +44,8 @@ class RunOptions:
     seeds: int | None = None  # None: the profile's
     jobs: int = 1
     device: str = "auto"
-    threads: int | None = None  # torch threads (None: all cores); rows get threads // jobs
-    row_threads: int | None = None  # torch threads per (row, seed) cell (None: threads // jobs)
+    threads: int | None = None  # torch threads (None: all cores); see resolved_threads
+    row_threads: int | None = None  # torch threads per (row, seed) cell (None: = threads)
     backend: str = "joblib"  # where cells run: benchmarks.pipeline.backends.BACKENDS
     scheduler: str | None = None  # dask scheduler address (None: a LocalCluster of --jobs workers)
     precision: str | None = None  # None: each stage's own (the profile's / the estimator's)
@@ -59,6 +59,7 @@ class RunOptions:
     protocol: str = "transductive"
     folds: int = 3  # strict only: person-disjoint folds of the test people
     wait: bool = True  # another run holds --work / --results: wait for it (False: stop)
+    command: str | None = None  # the command line, recorded in every row's provenance
 
 
 def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
@@ -91,7 +92,20 @@ def _with_eval_split(profile: dict[str, Any], opts: RunOptions) -> dict[str, Any
     return {**profile, "demo": {**profile["demo"], "eval_split": "dev"}}
 
 
-def _set_threads(threads: int | None) -> int:
+def resolved_threads(threads: int | None, row_threads: int | None) -> tuple[int, int]:
+    """(the run's torch threads: refiner, refining; each (row, seed) cell's), decided here once
+    for every backend and every --jobs. A cell gets ``row_threads``, else the run's count (all
+    cores unless ``threads``), never the run's count divided by --jobs: the count changes a torch
+    row's numbers and is in its key, so a serial, a --jobs N and a dask run make the same rows.
+    Parallel cells then share the cores (oversubscribed); ``row_threads`` = threads // jobs
+    avoids that, at the price of other numbers (other keys) than a serial run's."""
+    import os
+
+    n = int(threads) if threads else (os.cpu_count() or 1)
+    return n, int(row_threads) if row_threads else n
+
+
+def _set_threads(threads: int) -> int:
     from torchkit.device import set_threads
 
     return set_threads(threads)
@@ -183,7 +197,8 @@ def _plan(
     rows = selected_rows(suite, profile, opts.only_rows)
     seeds = list(range(int(opts.seeds or profile["profile"].get("seeds", 1))))
     device = _resolve_device(opts.device)
-    threads = _set_threads(opts.threads)
+    threads, row_threads = resolved_threads(opts.threads, opts.row_threads)
+    _set_threads(threads)
     plan = _Plan(
         suite=suite,
         profile=profile,
@@ -192,8 +207,7 @@ def _plan(
         seeds=seeds,
         device=device,
         threads=threads,
-        # rows share the cores of the run unless told their own count
-        row_threads=opts.row_threads or max(1, threads // max(1, opts.jobs)),
+        row_threads=row_threads,  # the same under every backend and --jobs
         work_dir=Path(opts.work_dir),
         results_dir=Path(opts.results_dir),
     )

@@ -61,6 +61,7 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
             lo, hi = np.percentile(boots, [2.5, 97.5])
             ci_unit = "images"
         numerics = group[0].get("numerics") or {}  # threads, precision, CPU; {} for old rows
+        dirty = {r["provenance"].get("git_dirty") for r in group}
         first = group[0]
         records.append(
             {
@@ -87,6 +88,13 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
                 "data_mode": first["data_mode"],
                 "profile": first.get("profile"),
                 "git_sha": first["provenance"]["git_sha"][:10],
+                # uncommitted changes behind any seed's row (None: some row did not say)
+                "git_dirty": True if True in dirty else (False if dirty == {False} else None),
+                # the command lines that made its seeds' rows, distinct, joined by "; "
+                "command": "; ".join(
+                    dict.fromkeys(c for r in group if (c := r["provenance"].get("command")))
+                )
+                or None,
                 "config_hash": first["provenance"]["config_hash"],
                 "seeds": ",".join(str(r["seed"]) for r in group),
                 "device": first["provenance"]["device"],

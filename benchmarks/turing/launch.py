@@ -31,6 +31,7 @@ class StudyRequest:
     real_path: Path | None = None
     study_dir: Path | None = None
     design: dict[str, Any] = field(default_factory=dict)
+    default_work: Path = Path("work")  # without work_dir: GAZEBENCH_WORK or ./work, from click
 
 
 def source_slug(sources: tuple[str, ...]) -> str:
@@ -78,7 +79,7 @@ def open_or_create(req: StudyRequest, latest_results: Callable[[], Path]) -> tup
         if (study_dir / STUDY_FILE).is_file():
             _check_same(study_dir, req)
             return open_study(study_dir), False
-    works = work_candidates(results_dir, req.work_dir)
+    works = work_candidates(results_dir, req.work_dir, req.default_work)
     real = resolve_real(req.real_path, results_dir, works)
     fakes = [resolve_source(s, results_dir, works) for s in sources]
     return create_study(study_dir, design, real, fakes, results_dir), True

@@ -5,8 +5,8 @@ A `bench run` results dir names its stores by content checksum, not by path: eac
 ``train_dataset`` reads ``"<source> (<n> pool, <checksum[7:19]>); refiner ..."`` and its
 ``test_source`` ``"<source> (<n> images, <checksum[7:19]>)"``. The stores themselves live under
 the run's work dir (``WORK/stores/...``), found by matching those checksums against the
-manifests there. Candidate work dirs: ``--work``, else GAZEBENCH_WORK or ./work, plus the work
-dir each refiner's ``refiners/NAME/seedS/fit.json`` names (its ``run_dir`` is WORK/refiner/...).
+manifests there. Candidate work dirs: ``--work``, else GAZEBENCH_WORK or ./work (click resolves
+both, so the variable gets --work's checks), plus the work dir each refiner's ``refiners/NAME/seedS/fit.json`` names (its ``run_dir`` is WORK/refiner/...).
 
 The real images of a study are the run's **test** store (MPIIGaze's Evaluation Subset / the demo
 ``wild`` test people): held out from every training set.
@@ -15,7 +15,6 @@ The real images of a study are the run's **test** store (MPIIGaze's Evaluation S
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +40,15 @@ class ResolvedSource:
         return dict(vars(self))
 
 
-def work_candidates(results_dir: Path | None, work_dir: Path | None) -> list[Path]:
-    """Work dirs to look for a results dir's stores in, most explicit first."""
+def work_candidates(
+    results_dir: Path | None, work_dir: Path | None, default_work: Path = Path("work")
+) -> list[Path]:
+    """Work dirs to look for a results dir's stores in, most explicit first: ``work_dir`` (given
+    on the command line) alone, else ``default_work`` (GAZEBENCH_WORK or ./work, as click read
+    them) and the work dirs the run's refiner fits name."""
     if work_dir is not None:
         return [Path(work_dir)]
-    found = [Path(os.environ.get("GAZEBENCH_WORK", "work"))]
+    found = [Path(default_work)]
     if results_dir is not None:
         for fit in sorted(Path(results_dir).glob("refiners/*/seed*/fit.json")):
             run_dir = json.loads(fit.read_text()).get("run_dir")
