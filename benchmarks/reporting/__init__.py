@@ -1,1 +1,2 @@
-"""Reporting: append-only result rows, the report (markdown, CSV, figures) and the regression check."""
+"""Reporting: the report (markdown, CSV, figures) and the regression check, read from the result
+rows alone (their schema: benchmarks/records/rows.py)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, read_rows
+from benchmarks.records.rows import latest_rows, read_rows
 from estimators.base import MissingFileError, UserError
 from torchkit.files import write_text_atomic
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, read_rows
+from benchmarks.records.rows import latest_rows, read_rows
 
 
 def _refiner_summary(results_dir: Path, name: str) -> dict[str, float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, load_errors_by_subject, read_rows
+from benchmarks.records.rows import latest_rows, load_errors_by_subject, read_rows
 from benchmarks.reporting.stats import per_subject_mean
 
 

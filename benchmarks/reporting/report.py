@@ -18,16 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.pipeline.people import compact
-from benchmarks.reporting.curves import plot_curves
-from benchmarks.reporting.per_person import per_person_errors, per_person_markdown
-from benchmarks.reporting.protocol_info import protocol_lines
-from benchmarks.reporting.provenance_table import provenance_lines
-from benchmarks.reporting.results import (
+from benchmarks.records.rows import (
     latest_rows,
     load_errors_by_subject,
     read_rows,
 )
+from benchmarks.reporting.curves import plot_curves
+from benchmarks.reporting.per_person import per_person_errors, per_person_markdown
+from benchmarks.reporting.protocol_info import compact, protocol_lines
+from benchmarks.reporting.provenance_table import provenance_lines
 from benchmarks.reporting.stats import paired_subject_test, subject_bootstrap_ci
 from benchmarks.reporting.suite_info import report_info, suite_order
 from estimators.base import UserError
