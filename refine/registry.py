@@ -32,11 +32,6 @@ def list_refiners() -> list[str]:
     return REFINERS.names()
 
 
-def builtin_refiners() -> list[str]:
-    """The refiners gazebench ships, in the leaderboard's order (the control row first)."""
-    return ["identity", "histmatch", "degrade", "simgan"]
-
-
 def refiner_label(name: str) -> str:
     """How messages name a refiner: the built-in's name, or the plug-in and its entry point."""
     return REFINERS.label(name)

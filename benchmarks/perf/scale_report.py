@@ -122,17 +122,3 @@ def fit_table(rows: list[Row]) -> str:
             f"| {f['paper_s_linear'] / 60:,.1f} | {f['paper_rss_mb_linear']:,.0f} |"
         )
     return "\n".join(lines)
-
-
-def points_table(rows: list[Row]) -> str:
-    """Markdown: the measured points."""
-    lines = [
-        "| stage | N | wall s | peak RSS MB | peak anon MB | µs / item |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['stage']} | {r['n']:,} | {r['wall_s']:.2f} | {r['peak_rss_mb']:.0f} "
-            f"| {r['peak_anon_mb']:.0f} | {r['us_per_item']:.1f} |"
-        )
-    return "\n".join(lines)

@@ -7,7 +7,7 @@ seeds, per-method defaults). Neither holds code, so adding a row or a profile is
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,15 @@ REPORT_LAYOUTS = ("table1", "leaderboard")
 
 
 @dataclass(frozen=True)
+class SuiteDescription:
+    """``[suite]`` keys that describe a suite to its reader and that no code reads: ``test``
+    (the test set it is scored on) and ``reference`` (what it reproduces)."""
+
+    test: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class Suite:
     """A suite file. Report keys of ``[suite]``: ``report`` (file stem of the report,
     default "table1"), ``layout`` ("table1": the paper's table; "leaderboard": refiners ranked
@@ -53,8 +62,6 @@ class Suite:
 
     name: str
     title: str
-    test: str
-    reference: str
     rows: tuple[SuiteRow, ...]
     path: Path
     report: str = "table1"
@@ -108,7 +115,10 @@ def load_suite(name_or_path: str = "table1") -> Suite:
             f"{path}: unknown top-level key(s) {', '.join(unknown)}; allowed: rows, suite"
         )
     head = raw.get("suite", {})
-    check_fields(head, Suite, f"{path}: [suite]", skip=("rows", "path"))
+    words = tuple(f.name for f in fields(SuiteDescription))
+    check_fields(head, Suite, f"{path}: [suite]", extra=words, skip=("rows", "path"))
+    described = {k: v for k, v in head.items() if k in words}
+    check_fields(described, SuiteDescription, f"{path}: [suite]")
     rows = []
     if not isinstance(raw.get("rows", []), list):
         raise UserError(f"{path}: rows must be [[rows]] tables")
@@ -136,8 +146,6 @@ def load_suite(name_or_path: str = "table1") -> Suite:
     if not all(isinstance(p, list) and len(p) == 2 for p in paired):
         raise UserError(f"{path}: [suite] paired must be a list of [row_a, row_b] pairs")
     return Suite(
-        test=head.get("test", "test"),
-        reference=head.get("reference", ""),
         rows=tuple(rows),
         path=path,
         **suite_head(head, path),
