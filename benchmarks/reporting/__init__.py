@@ -1,2 +1,2 @@
-"""Reporting: the report (markdown, CSV, figures) and the regression check, read from the result
-rows alone (their schema: benchmarks/records/rows.py)."""
+"""Reporting: the report (markdown, CSV, figures) and the regression check, read from the results
+directory alone (the rows' schema: benchmarks/records/rows.py)."""
