@@ -2,8 +2,8 @@
 
 :func:`write_refined_store` streams any registered refiner's ``transform`` over a store a chunk
 at a time into a :class:`~benchmarks.datasets.writer.StoreWriter`, so memory stays bounded for
-1.2 M images and a killed run continues at the last committed chunk. Labels, head pose, subject
-and eye are copied untouched. The manifest's ``refiner`` entry carries the output's key, so a
+1.2 M images and a killed run continues at its last commit. Labels, head pose, subject and
+eye are copied untouched. The manifest's ``refiner`` entry carries the output's key, so a
 partial output is only ever continued, and a finished one only reused, by the same refiner from
 the same input.
 
@@ -82,15 +82,18 @@ def write_refined_store(
     source: str,
     options: dict[str, Any] | None = None,
     chunk: int = CHUNK,
+    commit_rows: int | None = None,
     progress: bool = False,
 ) -> Store:
     """Write ``out``: ``src`` with every image replaced by ``refiner.transform(image)`` (checked:
-    (n, 36, 60) uint8, no NaN), ``chunk`` images per call, each chunk committed.
+    (n, 36, 60) uint8, no NaN), ``chunk`` images per call, committed (a resume point) once at
+    least ``commit_rows`` rows (default: ``chunk``) are new, and at the end.
 
     ``meta`` is the manifest's ``refiner`` entry and must hold the output's ``key``; ``source``
     and ``options`` are the manifest's. A finished output with that key is returned as it is, a
     partial one continued; one with another key is refused (StoreError)."""
     out, key = Path(out), meta["key"]
+    commit_rows = chunk if commit_rows is None else commit_rows
     done = finished_refined_store(out, key)
     if done is not None:
         return done
@@ -102,13 +105,16 @@ def write_refined_store(
 
         bar = progress_bar(total=n, initial=writer.n_done, desc="refine", unit="img")
     with writer:
+        committed = writer.n_done
         for start in range(writer.n_done, n, chunk):
             stop = min(start + chunk, n)
             images = np.ascontiguousarray(src.images[start:stop])
             refined = checked_transform(refiner, name, images)
             labels = {f: np.asarray(getattr(src, f)[start:stop]) for f in LABELS}
             writer.write(start, images=refined, **labels)
-            writer.commit(stop)
+            if stop - committed >= commit_rows or stop == n:
+                writer.commit(stop)
+                committed = stop
             if bar is not None:
                 bar.update(stop - start)
         if bar is not None:
@@ -140,9 +146,6 @@ def refine_store(
         return done
     refiner = get_refiner_class("simgan").from_run(run_dir, device, batch_size)
     meta = {**ident, "key": key, "input_hw": list(refiner.refiner_.input_hw)}
-    # chunks of whole batches, committed about every COMMIT_ROWS rows: a resumed run's batches
-    # are the ones an unbroken run has
-    chunk = batch_size * -(-COMMIT_ROWS // batch_size)
     return write_refined_store(
         refiner,
         "simgan",
@@ -151,6 +154,7 @@ def refine_store(
         meta,
         source=f"refined:{src.source}",
         options={"batch_size": batch_size},
-        chunk=chunk,
+        chunk=batch_size,  # one batch per call: the bar moves by batches
+        commit_rows=COMMIT_ROWS,
         progress=progress,
     )
