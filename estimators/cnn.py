@@ -88,8 +88,9 @@ class GazeCNN(GazeEstimator):
         e.g. synthetic renders); the best-validation epoch's weights are kept.
     augment: "none" or "+"-joined "hist_eq", "blur", "noise" (see estimators.augment; hist_eq is
         applied at predict time too). device: "auto" | "cpu" | "cuda[:i]".
-    precision: "auto" (bf16 autocast + channels_last on CUDA and on CPUs with native bf16),
-        "bf16" or "fp32". progress: tqdm bar with loss and val error.
+    precision: "auto" (bf16 autocast + channels_last on CUDA, fp32 on every CPU: a CPU result
+        must not depend on which CPU ran it), "bf16" or "fp32".
+    progress: tqdm bar with loss and val error.
     predict_batch_size: inference batch. random_state: seeds init, split, shuffling, augmentation;
         on CPU the same seed gives identical weights and predictions.
     """

@@ -89,3 +89,52 @@ def instantiate(cls: Any, params: dict[str, Any], where: str) -> Any:
         raise UserError(
             f"{where}: could not be created with {params}: {type(e).__name__}: {e}"
         ) from None
+
+
+class Registry:
+    """Name -> class for one kind of thing (estimators, refiners): the built-ins, ``name:
+    "module:Class"`` imported when first asked for, and the installed plug-ins of one entry-point
+    group. The guards both kinds share live here: an unknown name lists the registered ones, a
+    plug-in that reuses a built-in name is shadowed (:func:`plugin_specs`), and a plug-in that
+    fails to import, lacks a method of ``methods`` or rejects its params is one UserError line.
+    A built-in that fails is a bug and keeps its traceback."""
+
+    def __init__(self, kind: str, group: str, builtins: dict[str, str], methods: tuple[str, ...]):
+        self.kind, self.group, self.builtins, self.methods = kind, group, builtins, methods
+
+    def plugins(self) -> dict[str, str]:
+        """Installed plug-in name -> "module:Class" (nothing imported)."""
+        return plugin_specs(self.group, self.builtins)
+
+    def names(self) -> list[str]:
+        """Every registered name, built-in or plug-in, sorted."""
+        return sorted({**self.builtins, **self.plugins()})
+
+    def is_plugin(self, name: str) -> bool:
+        return name not in self.builtins and name in self.plugins()
+
+    def label(self, name: str) -> str:
+        """How messages name it: ``refiner 'x'``, or the plug-in and its entry point."""
+        if name in self.builtins:
+            return f"{self.kind} {name!r}"
+        return plugin_label(self.kind, name, self.plugins().get(name, "?"))
+
+    def get_class(self, name: str, asked: str | None = None) -> Any:
+        """The class registered as ``name``; an unknown one is a UserError naming ``asked`` (the
+        name as the user wrote it; default ``name``) and listing the registered names."""
+        if name in self.builtins:
+            return load_object(self.builtins[name], self.kind, name, plugin=False)
+        plugins = self.plugins()
+        if name not in plugins:
+            shown = name if asked is None else asked
+            raise UserError(f"unknown {self.kind} {shown!r}; available: {', '.join(self.names())}")
+        cls = load_object(plugins[name], self.kind, name, plugin=True)
+        require_methods(cls, self.methods, plugin_label(self.kind, name, plugins[name]))
+        return cls
+
+    def create(self, name: str, params: dict[str, Any], asked: str | None = None) -> Any:
+        """An instance of ``name`` built with ``params``."""
+        cls = self.get_class(name, asked)
+        if name in self.builtins:
+            return cls(**params)
+        return instantiate(cls, params, self.label(name))

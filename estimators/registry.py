@@ -7,15 +7,8 @@ add more through the ``gazebench.estimators`` entry-point group (estimators/plug
 
 from __future__ import annotations
 
-from estimators.base import GazeEstimator, UserError
-from estimators.plugins import (
-    ESTIMATOR_GROUP,
-    instantiate,
-    load_object,
-    plugin_label,
-    plugin_specs,
-    require_methods,
-)
+from estimators.base import GazeEstimator
+from estimators.plugins import ESTIMATOR_GROUP, Registry
 
 _REGISTRY: dict[str, str] = {
     "mean": "estimators.mean:MeanGaze",
@@ -29,30 +22,22 @@ _REGISTRY: dict[str, str] = {
     "cnn": "estimators.cnn:GazeCNN",  # "cnn:<timm model>" passes backbone=<timm model>
 }
 ESTIMATOR_METHODS = ("fit", "predict", "get_params", "set_params")
+ESTIMATORS = Registry("estimator", ESTIMATOR_GROUP, _REGISTRY, ESTIMATOR_METHODS)
 
 
 def list_estimators() -> list[str]:
     """Registered estimator names (built-ins and installed plug-ins), sorted."""
-    return sorted({**_REGISTRY, **plugin_specs(ESTIMATOR_GROUP, _REGISTRY)})
+    return ESTIMATORS.names()
 
 
 def is_plugin_estimator(name: str) -> bool:
     """True when ``name`` (before any ':' qualifier) is an installed plug-in, not a built-in."""
-    base = name.split(":", 1)[0]
-    return base not in _REGISTRY and base in plugin_specs(ESTIMATOR_GROUP, _REGISTRY)
+    return ESTIMATORS.is_plugin(name.split(":", 1)[0])
 
 
 def get_estimator_class(name: str) -> type[GazeEstimator]:
     """The class behind a registered name (the part before any ':' qualifier)."""
-    base = name.split(":", 1)[0]
-    if base in _REGISTRY:
-        return load_object(_REGISTRY[base], "estimator", base, plugin=False)
-    plugins = plugin_specs(ESTIMATOR_GROUP, _REGISTRY)
-    if base not in plugins:
-        raise UserError(f"unknown estimator {name!r}; available: {', '.join(list_estimators())}")
-    cls = load_object(plugins[base], "estimator", base, plugin=True)
-    require_methods(cls, ESTIMATOR_METHODS, plugin_label("estimator", base, plugins[base]))
-    return cls
+    return ESTIMATORS.get_class(name.split(":", 1)[0], asked=name)
 
 
 def create_estimator(name: str, **params) -> GazeEstimator:
@@ -60,11 +45,7 @@ def create_estimator(name: str, **params) -> GazeEstimator:
 
     A name with a qualifier, ``"cnn:resnet18"``, passes the qualifier as ``backbone=``.
     """
-    cls = get_estimator_class(name)
-    if ":" in name:
-        params = {"backbone": name.split(":", 1)[1], **params}
-    base = name.split(":", 1)[0]
-    if base in _REGISTRY:
-        return cls(**params)
-    spec = plugin_specs(ESTIMATOR_GROUP, _REGISTRY)[base]
-    return instantiate(cls, params, plugin_label("estimator", base, spec))
+    base, _, qualifier = name.partition(":")
+    if qualifier:
+        params = {"backbone": qualifier, **params}
+    return ESTIMATORS.create(base, params, asked=name)

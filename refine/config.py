@@ -43,9 +43,9 @@ _WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
     "gaze_consistency": 0.0,
     "gaze_consistency_steps": 600,
 }
-# Fields added after every cache key was renewed (issue 24's one stage key): a config.json
-# without them was written before they existed and means their defaults, which are the
-# behaviour it had; they hash like any other field.
+# Fields added after every cache key was renewed (when every pipeline stage's key moved to one
+# key function): a config.json without them was written before they existed and means their
+# defaults, which are the behaviour it had; they hash like any other field.
 _ADDED_WITH_DEFAULT_BEHAVIOUR = frozenset({"refiner_residual", "match_real_gaze", "probe_steps"})
 
 
@@ -265,7 +265,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "sample_every": 200,
         "log_every": 20,
         "diag_n": 2000,
-        # Stability (issue: the gain swung -8 %..-38 % with the thread count): refine with an EMA
+        # Stability (the gain swung -8 %..-38 % with the thread count): refine with an EMA
         # of R, and keep the snapshot that is most realistic on held-out real training images
         # while a synthetic-label ridge refit on R(x) stays within 10 % of its error on x.
         "ema_decay": 0.99,

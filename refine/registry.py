@@ -15,14 +15,7 @@ from typing import Any
 import numpy as np
 
 from estimators.base import UserError
-from estimators.plugins import (
-    REFINER_GROUP,
-    instantiate,
-    load_object,
-    plugin_label,
-    plugin_specs,
-    require_methods,
-)
+from estimators.plugins import REFINER_GROUP, Registry
 from refine.base import REFINER_METHODS, check_refined
 
 _REGISTRY: dict[str, str] = {
@@ -31,44 +24,27 @@ _REGISTRY: dict[str, str] = {
     "histmatch": "refine.histmatch:HistMatchRefiner",
     "degrade": "refine.degrade:DegradeRefiner",
 }
+REFINERS = Registry("refiner", REFINER_GROUP, _REGISTRY, REFINER_METHODS)
 
 
 def list_refiners() -> list[str]:
     """Registered refiner names (built-ins and installed plug-ins), sorted."""
-    return sorted({**_REGISTRY, **plugin_specs(REFINER_GROUP, _REGISTRY)})
-
-
-def builtin_refiners() -> list[str]:
-    """The refiners gazebench ships, in the leaderboard's order (the control row first)."""
-    return ["identity", "histmatch", "degrade", "simgan"]
+    return REFINERS.names()
 
 
 def refiner_label(name: str) -> str:
     """How messages name a refiner: the built-in's name, or the plug-in and its entry point."""
-    if name in _REGISTRY:
-        return f"refiner {name!r}"
-    spec = plugin_specs(REFINER_GROUP, _REGISTRY).get(name, "?")
-    return plugin_label("refiner", name, spec)
+    return REFINERS.label(name)
 
 
 def get_refiner_class(name: str) -> type:
     """The class registered as ``name``; UserError for an unknown or broken one."""
-    if name in _REGISTRY:
-        return load_object(_REGISTRY[name], "refiner", name, plugin=False)
-    plugins = plugin_specs(REFINER_GROUP, _REGISTRY)
-    if name not in plugins:
-        raise UserError(f"unknown refiner {name!r}; available: {', '.join(list_refiners())}")
-    cls = load_object(plugins[name], "refiner", name, plugin=True)
-    require_methods(cls, REFINER_METHODS, refiner_label(name))
-    return cls
+    return REFINERS.get_class(name)
 
 
 def create_refiner(name: str, **params: Any) -> Any:
     """Build a refiner by name, e.g. ``create_refiner("histmatch", strength=0.5)``."""
-    cls = get_refiner_class(name)
-    if name in _REGISTRY:
-        return cls(**params)
-    return instantiate(cls, params, refiner_label(name))
+    return REFINERS.create(name, params)
 
 
 def checked_fit(refiner: Any, name: str, synthetic, real, **info: Any) -> Any:

@@ -1,14 +1,15 @@
 """SimGAN behind the refiner contract: ``fit`` trains (refine.train), ``transform`` refines
 (refine.apply), with the run directory's checkpoints, resume and diagnostics kept.
 
-The pipeline does not go through ``transform`` for SimGAN: it keeps its own cached path
-(benchmarks/pipeline/refiner_stage.py), which streams the whole synthetic store through the
-trained refiner and resumes a killed refinement. This class is what a user (or a plug-in test)
-calls on plain arrays, and it is the same training underneath.
+The pipeline gets it from the registry like every refiner: its SimGAN stage fits it on a run
+directory named by the run's key (a finished run there is reused, a partial one resumed), and
+the refined store is written by the one refined-store writer
+(benchmarks/pipeline/refine_store.py) through ``transform`` of :meth:`SimGANRefiner.from_run`.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,20 @@ class SimGANRefiner(BaseRefiner):
         self.device = device
         self.progress = progress
         self.batch_size = batch_size
+
+    @classmethod
+    def from_run(
+        cls, run_dir: str | Path, device: str = "auto", batch_size: int = 256
+    ) -> SimGANRefiner:
+        """The fitted refiner of a run directory (its config.json and trained R: refiner.pt, else
+        the latest checkpoint), loaded on ``device``: refines without training."""
+        from refine.apply import load_refiner
+
+        net = load_refiner(run_dir, device)  # one line where config.json or the weights are gone
+        config = json.loads((Path(run_dir) / "config.json").read_text())
+        refiner = cls(config=config, run_dir=str(run_dir), device=device, batch_size=batch_size)
+        refiner.run_dir_, refiner.refiner_, refiner.is_fitted_ = Path(run_dir), net, True
+        return refiner
 
     def _fit(self, synthetic: np.ndarray, real: np.ndarray, **info: Any) -> None:
         from refine.train import train_refiner

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.cli import main
-from benchmarks.reporting.results import read_rows
+from benchmarks.records.rows import read_rows
 
 pytest.importorskip("distributed", reason="dask.distributed not installed (pip install .[dask])")
 

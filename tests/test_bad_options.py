@@ -1,5 +1,6 @@
 """Bad option values and unusable directories are one line and exit 2, never a traceback and
-never a silent change (issue 24 item 7)."""
+never a silent change: a user cannot tell a traceback from a bug, nor a value quietly
+replaced from the one asked for."""
 
 import os
 

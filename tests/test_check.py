@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.cli import main
-from benchmarks.reporting.results import REQUIRED, SCHEMA, append_row
+from benchmarks.records.rows import REQUIRED, SCHEMA, append_row
 
 
 @pytest.fixture()

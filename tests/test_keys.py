@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from benchmarks.cli import main
 from benchmarks.pipeline import keys
-from benchmarks.reporting.results import read_rows
+from benchmarks.records.rows import read_rows
 
 SUITE = """
 [suite]

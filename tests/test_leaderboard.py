@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from benchmarks.cli import main
 from benchmarks.pipeline.suite import load_suite
-from benchmarks.reporting.results import read_rows
+from benchmarks.records.rows import read_rows
 
 SUITE = """
 [suite]

@@ -34,7 +34,7 @@ def head_driven():
 
 
 def _fit(head_pose: bool, X, y, epochs: int):
-    # fp32 pinned: "auto" is bf16 on CPUs with native bf16, and 4 epochs on 384 noise images
+    # fp32 pinned (what "auto" is on every CPU, but not on CUDA): 4 epochs on 384 noise images
     # is too little training for the margin to survive bf16 rounding (seed 0: 9.16 vs 9.60 deg)
     params = dict(epochs=epochs, batch_size=16, val_fraction=0.0, augment="none", progress=False,
                   precision="fp32")  # fmt: skip

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from benchmarks.perf.scale import COLUMNS, fit_power, fit_stage, parse_sizes, run_scale
-from benchmarks.perf.scale_report import fit_table, read_csv
+from benchmarks.perf.scale import parse_sizes, run_scale
+from benchmarks.perf.scale_report import COLUMNS, fit_power, fit_stage, fit_table, read_csv
 from estimators.base import UserError
 
 

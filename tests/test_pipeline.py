@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.cli import main
-from benchmarks.reporting.results import REQUIRED, read_rows
+from benchmarks.records.rows import REQUIRED, read_rows
 
 HEAD = subprocess.run(
     ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
@@ -309,7 +309,7 @@ def test_report_on_missing_results_is_clear(tmp_path):
 
 
 def test_append_only_rows_survive_a_torn_line(tmp_path):
-    from benchmarks.reporting.results import append_row
+    from benchmarks.records.rows import append_row
 
     row = {k: 0 for k in REQUIRED} | {"schema": "gazebench.result/1", "row_id": "a", "seed": 0}
     append_row(tmp_path, row)

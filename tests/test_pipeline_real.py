@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from benchmarks.cli import main
 from benchmarks.datasets.unityeyes_synth import write_unityeyes_folder
-from benchmarks.reporting.results import read_rows
+from benchmarks.records.rows import read_rows
 from tests.test_mpiigaze import make_root as make_mpiigaze
 from tests.test_pipeline import SUITE
 from tests.test_utmultiview import make_root as make_utmultiview

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.reporting.results import read_rows
+from benchmarks.records.rows import read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 

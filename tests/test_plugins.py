@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.cli import main
-from benchmarks.reporting.results import read_rows
+from benchmarks.records.rows import read_rows
 from estimators import list_estimators
 from refine.registry import list_refiners
 

@@ -11,7 +11,7 @@ from benchmarks.datasets.store import open_store, write_store
 from benchmarks.datasets.unityeyes_synth import write_unityeyes_folder
 from benchmarks.pipeline.people import people_of
 from benchmarks.pipeline.protocol import Fold, make_folds, merge_fold_predictions, pool_without
-from benchmarks.reporting.results import read_rows, save_predictions
+from benchmarks.records.rows import read_rows, save_predictions
 from estimators.base import UserError
 from tests.test_mpiigaze import make_root as make_mpiigaze
 from tests.test_pipeline import PROFILE, SUITE

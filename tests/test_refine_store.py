@@ -64,29 +64,31 @@ def test_refine_store_round_trip_and_resume_after_kill(cli_run, stores, tmp_path
     assert not np.array_equal(full.images, src.images)  # R did something
     meta = full.manifest["refiner"]
     assert meta["input_checksum"] == src.checksum and meta["config_hash"].startswith("sha256:")
-    # a kill after 3 batches, then a resume: identical output, first rows not recomputed
+    # a kill after 3 batches (committed after each), then a resume: identical output, the first
+    # rows not recomputed
     monkeypatch.setattr(rs, "COMMIT_ROWS", 16)
-    real_iter = rs.iter_refined
+    real_transform = rs.checked_transform
+    done = []
 
-    def dying(*a, **kw):
-        for i, item in enumerate(real_iter(*a, **kw)):
-            if i == 3:
-                raise KeyboardInterrupt
-            yield item
+    def dying(refiner, name, images):
+        if len(done) == 3:
+            raise KeyboardInterrupt
+        done.append(len(images))
+        return real_transform(refiner, name, images)
 
-    monkeypatch.setattr(rs, "iter_refined", dying)
+    monkeypatch.setattr(rs, "checked_transform", dying)
     with pytest.raises(KeyboardInterrupt):
         rs.refine_store(run, src.path, tmp_path / "resumed", batch_size=16, progress=False)
     assert not (tmp_path / "resumed").exists()
-    starts = []
+    sizes = []
 
-    def recording(*a, **kw):
-        starts.append(kw["start"])
-        yield from real_iter(*a, **kw)
+    def recording(refiner, name, images):
+        sizes.append(len(images))
+        return real_transform(refiner, name, images)
 
-    monkeypatch.setattr(rs, "iter_refined", recording)
+    monkeypatch.setattr(rs, "checked_transform", recording)
     resumed = rs.refine_store(run, src.path, tmp_path / "resumed", batch_size=16, progress=False)
-    assert starts == [48] and np.array_equal(resumed.images, full.images)
+    assert sizes == [16, 16, 16] and np.array_equal(resumed.images, full.images)
     assert resumed.checksum == full.checksum
     # a finished output is reused; one from another input is refused
     again = rs.refine_store(run, src.path, tmp_path / "full", progress=False)

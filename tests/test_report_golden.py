@@ -13,7 +13,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from benchmarks.cli import main
-from benchmarks.reporting.results import SCHEMA, append_row, error_summary, save_predictions
+from benchmarks.records.rows import SCHEMA, append_row, error_summary, save_predictions
 
 GOLDEN = Path(__file__).parent / "golden" / "table1.md"
 

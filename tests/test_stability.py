@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from benchmarks.pipeline.fit_row import training_indices
-from benchmarks.reporting.results import append_row
+from benchmarks.records.rows import append_row
 from benchmarks.reporting.stability import stability_markdown, stability_runs
 from benchmarks.reporting.stats import paired_subject_test, subject_bootstrap_ci
 from estimators.cnn import GazeCNN

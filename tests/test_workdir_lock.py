@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from benchmarks.cli import main
 from benchmarks.pipeline.lock import dir_lock
+from benchmarks.records.rows import read_rows
 from benchmarks.reporting.check import same_rows
-from benchmarks.reporting.results import read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 

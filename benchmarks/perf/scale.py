@@ -27,29 +27,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from benchmarks.perf.scale_report import PAPER_N, Row, read_csv, write_csv, write_plot
 from estimators.base import UserError
 
-Row = dict[str, Any]
-COLUMNS = (
-    "stage",
-    "n",
-    "wall_s",
-    "peak_rss_mb",
-    "peak_anon_mb",
-    "us_per_item",
-)
 DEFAULT_SIZES: dict[str, list[int]] = {
     "mpiigaze": [1_000, 10_000, 100_000],
     "unityeyes": [100, 1_000],
     "refine": [1_000, 10_000],
 }
-# The issue's paper sizes: MPIIGaze 15 people x both eyes, 1.2 M UnityEyes renders, refining them.
-PAPER_N = {"mpiigaze": 427_318, "unityeyes": 1_200_000, "refine": 1_200_000}
-UNIT = {"mpiigaze": "patches", "unityeyes": "renders", "refine": "images"}
 
 
 def parse_sizes(text: str | None) -> dict[str, list[int]]:
@@ -134,41 +120,6 @@ def measure_point(stage: str, n: int, tmp: Path) -> Row:
     }
 
 
-def fit_power(n: list[float], y: list[float]) -> tuple[float, float]:
-    """Least-squares fit of ``y = c * n**a`` on log-log axes; returns (a, c)."""
-    a, log_c = np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(y, float)), 1)
-    return float(a), float(np.exp(log_c))
-
-
-def fit_stage(rows: list[Row], stage: str) -> dict[str, float]:
-    """Time exponent, memory slope (MB per million items) and paper-size extrapolations."""
-    pts = [r for r in rows if r["stage"] == stage]
-    n = [r["n"] for r in pts]
-    out: dict[str, float] = {"paper_n": PAPER_N[stage]}
-    if len(pts) >= 2:
-        a, c = fit_power(n, [r["wall_s"] for r in pts])
-        slope, icpt = np.polyfit(n, [r["peak_rss_mb"] for r in pts], 1)
-        anon_slope = np.polyfit(n, [r["peak_anon_mb"] for r in pts], 1)[0]
-        # Time at paper size: the largest point's per-item cost scaled by N^(a-1), i.e. the
-        # fitted law anchored where it was measured best.
-        big = max(pts, key=lambda r: r["n"])
-        paper_s = big["wall_s"] * (PAPER_N[stage] / big["n"]) ** a
-        # The exponent between the two largest points: fixed start-up costs flatten the fit
-        # over all points, so this is the better guide to how time grows near paper size.
-        top = sorted(pts, key=lambda r: r["n"])[-2:]
-        a_top, _ = fit_power([r["n"] for r in top], [r["wall_s"] for r in top])
-        out.update(
-            time_exponent=a,
-            time_exponent_top=a_top,
-            rss_mb_per_million=float(slope) * 1e6,
-            anon_mb_per_million=float(anon_slope) * 1e6,
-            paper_s_fit=paper_s,
-            paper_s_linear=big["wall_s"] * PAPER_N[stage] / big["n"],
-            paper_rss_mb_linear=float(icpt + slope * PAPER_N[stage]),
-        )
-    return out
-
-
 def run_scale(sizes: dict[str, list[int]] | None = None, out_dir: Path | None = None) -> list[Row]:
     """Measure every (stage, N) point; write ``scale.csv`` and ``scale.png`` under ``out_dir``."""
     sizes = sizes or DEFAULT_SIZES
@@ -182,8 +133,6 @@ def run_scale(sizes: dict[str, list[int]] | None = None, out_dir: Path | None = 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if out_dir is not None:
-        from benchmarks.perf.scale_report import read_csv, write_csv, write_plot
-
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         # Points already in the CSV at other (stage, N) are kept, so a costly point (paper

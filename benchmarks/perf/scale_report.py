@@ -1,11 +1,61 @@
-"""Outputs of `bench perf --scale`: the CSV, the log-log plot, and the fit table in Markdown."""
+"""What `bench perf --scale` measures and writes: a point's columns, the paper sizes, the power-law
+fit, and the outputs (the CSV, the log-log plot, the fit table in Markdown)."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
-from benchmarks.perf.scale import COLUMNS, PAPER_N, UNIT, Row, fit_stage
+import numpy as np
+
+Row = dict[str, Any]
+COLUMNS = (
+    "stage",
+    "n",
+    "wall_s",
+    "peak_rss_mb",
+    "peak_anon_mb",
+    "us_per_item",
+)
+# The paper-scale sizes: MPIIGaze 15 people x both eyes, 1.2 M UnityEyes renders, refining them.
+PAPER_N = {"mpiigaze": 427_318, "unityeyes": 1_200_000, "refine": 1_200_000}
+UNIT = {"mpiigaze": "patches", "unityeyes": "renders", "refine": "images"}
+
+
+def fit_power(n: list[float], y: list[float]) -> tuple[float, float]:
+    """Least-squares fit of ``y = c * n**a`` on log-log axes; returns (a, c)."""
+    a, log_c = np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(y, float)), 1)
+    return float(a), float(np.exp(log_c))
+
+
+def fit_stage(rows: list[Row], stage: str) -> dict[str, float]:
+    """Time exponent, memory slope (MB per million items) and paper-size extrapolations."""
+    pts = [r for r in rows if r["stage"] == stage]
+    n = [r["n"] for r in pts]
+    out: dict[str, float] = {"paper_n": PAPER_N[stage]}
+    if len(pts) >= 2:
+        a, c = fit_power(n, [r["wall_s"] for r in pts])
+        slope, icpt = np.polyfit(n, [r["peak_rss_mb"] for r in pts], 1)
+        anon_slope = np.polyfit(n, [r["peak_anon_mb"] for r in pts], 1)[0]
+        # Time at paper size: the largest point's per-item cost scaled by N^(a-1), i.e. the
+        # fitted law anchored where it was measured best.
+        big = max(pts, key=lambda r: r["n"])
+        paper_s = big["wall_s"] * (PAPER_N[stage] / big["n"]) ** a
+        # The exponent between the two largest points: fixed start-up costs flatten the fit
+        # over all points, so this is the better guide to how time grows near paper size.
+        top = sorted(pts, key=lambda r: r["n"])[-2:]
+        a_top, _ = fit_power([r["n"] for r in top], [r["wall_s"] for r in top])
+        out.update(
+            time_exponent=a,
+            time_exponent_top=a_top,
+            rss_mb_per_million=float(slope) * 1e6,
+            anon_mb_per_million=float(anon_slope) * 1e6,
+            paper_s_fit=paper_s,
+            paper_s_linear=big["wall_s"] * PAPER_N[stage] / big["n"],
+            paper_rss_mb_linear=float(icpt + slope * PAPER_N[stage]),
+        )
+    return out
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
@@ -70,19 +120,5 @@ def fit_table(rows: list[Row]) -> str:
             f"| {stage} | {f['paper_n']:,.0f} | {f['time_exponent']:.2f} | {f['time_exponent_top']:.2f} "
             f"| {f['rss_mb_per_million']:,.0f} | {f['anon_mb_per_million']:,.0f} | {f['paper_s_fit'] / 60:,.1f} "
             f"| {f['paper_s_linear'] / 60:,.1f} | {f['paper_rss_mb_linear']:,.0f} |"
-        )
-    return "\n".join(lines)
-
-
-def points_table(rows: list[Row]) -> str:
-    """Markdown: the measured points."""
-    lines = [
-        "| stage | N | wall s | peak RSS MB | peak anon MB | µs / item |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['stage']} | {r['n']:,} | {r['wall_s']:.2f} | {r['peak_rss_mb']:.0f} "
-            f"| {r['peak_anon_mb']:.0f} | {r['us_per_item']:.1f} |"
         )
     return "\n".join(lines)

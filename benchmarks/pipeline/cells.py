@@ -20,7 +20,7 @@ from benchmarks.pipeline.people import NO_REFINER, people_of, refiner_view
 from benchmarks.pipeline.provenance import now_iso, provenance
 from benchmarks.pipeline.refiner_stage import refiner_name
 from benchmarks.pipeline.suite import SuiteRow, data_seed, profile_config_hash, row_params
-from benchmarks.reporting.results import SCHEMA, append_row
+from benchmarks.records.rows import SCHEMA, append_row
 
 
 @dataclass

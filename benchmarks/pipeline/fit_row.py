@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets.store import open_store
-from benchmarks.reporting.results import error_summary, save_predictions
+from benchmarks.records.rows import error_summary, save_predictions
 from estimators.base import UserError
 from estimators.geometry import angular_error_deg
 from estimators.registry import create_estimator, is_plugin_estimator

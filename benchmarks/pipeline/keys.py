@@ -31,7 +31,8 @@ from torchkit.files import config_hash
 
 # Bump a stage's version when its code changes what it computes (its cached outputs are then
 # made again; the other stages' caches stay). History: cell 3 = the old PIPELINE_VERSION 2 + 1,
-# when every key moved to this function (issue 24).
+# when every key moved to this function (the row key then gained device kind, precision and
+# threads and lost the row's label).
 STAGE_VERSIONS: dict[str, int] = {
     "demo-store": 1,
     "real-store": 1,

@@ -52,16 +52,6 @@ def people_of(store: Any) -> list[str]:
     return sorted(n for n in names if n != UNKNOWN)
 
 
-def compact(names: list[str] | tuple[str, ...]) -> str:
-    """A short, readable list of names: all of them up to 6, else 'first, second … last (n)'."""
-    names = sorted(names)
-    if not names:
-        return "-"
-    if len(names) <= 6:
-        return ", ".join(names)
-    return f"{names[0]}, {names[1]} … {names[-1]} ({len(names)})"
-
-
 # what a row that trains on no refiner says about target images (none seen)
 NO_REFINER: dict[str, Any] = {
     "refiner_people": [],

@@ -32,7 +32,7 @@ from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_
 from benchmarks.pipeline.keys import StageSpec, stage_key
 from benchmarks.pipeline.people import UNKNOWN, people_of, person_names, refiner_view
 from benchmarks.pipeline.refiner_stage import refiner_name
-from benchmarks.reporting.results import error_summary, save_predictions
+from benchmarks.records.rows import error_summary, save_predictions
 from estimators.base import UserError
 
 PROTOCOLS = ("transductive", "strict")

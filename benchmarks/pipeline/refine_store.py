@@ -1,11 +1,16 @@
-"""Refine a whole store through a trained SimGAN refiner, streaming and resumable.
+"""The one writer of refined stores: a store with every image replaced by a refiner's output.
 
-Images go through ``refine.apply.iter_refined`` a batch at a time and into a
-:class:`~benchmarks.datasets.writer.StoreWriter`, so memory stays bounded for 1.2 M images and a
-killed run continues at the last committed row. Labels, head pose, subject and eye are copied
-untouched. The writer's resume key (and the manifest's ``refiner`` entry) names the run's config
-hash, the refiner weights' sha256 and the input store's checksum, so a partial output is only
-ever continued with the same refiner and input.
+:func:`write_refined_store` streams any registered refiner's ``transform`` over a store a chunk
+at a time into a :class:`~benchmarks.datasets.writer.StoreWriter`, so memory stays bounded for
+1.2 M images and a killed run continues at its last commit. Labels, head pose, subject and
+eye are copied untouched. The manifest's ``refiner`` entry carries the output's key, so a
+partial output is only ever continued, and a finished one only reused, by the same refiner from
+the same input.
+
+:func:`refine_store` applies a finished SimGAN run directory (`bench refine apply`, the
+pipeline's SimGAN stage, `bench perf --scale`); its key names the run's config hash, the
+refiner weights' sha256 and the input store's checksum. Other refiners are fitted and written by
+``benchmarks.pipeline.refiner_fit``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,10 +26,11 @@ from benchmarks.datasets.store import Store, StoreError, is_store, open_store
 from benchmarks.datasets.verify import verify_store
 from benchmarks.datasets.writer import StoreWriter
 from estimators.base import UserError
-from refine.apply import iter_refined, load_refiner
+from refine.registry import checked_transform, get_refiner_class
 
 LABELS = ("gaze_pitchyaw_rad", "head_pitchyaw_rad", "subject", "eye")  # copied untouched
-COMMIT_ROWS = 8192  # rows between progress commits (each flushes the memory maps)
+CHUNK = 4096  # images per transform() call and per resumable commit
+COMMIT_ROWS = 8192  # a SimGAN run's rows between commits (each flushes the memory maps)
 
 
 def _file_sha256(path: Path) -> str:
@@ -54,6 +61,67 @@ def refiner_identity(run_dir: Path, input_store: Store) -> dict[str, str]:
     }
 
 
+def finished_refined_store(out: Path, key: str) -> Store | None:
+    """The finished store at ``out`` when it was refined with ``key`` (verified), None when
+    there is none; one refined otherwise is refused (StoreError)."""
+    if not is_store(out):
+        return None
+    done = open_store(out)
+    if done.manifest.get("refiner", {}).get("key") == key:
+        return verify_store(done)
+    raise StoreError(f"{out}: already exists and was not refined by this run from this input")
+
+
+def write_refined_store(
+    refiner: Any,
+    name: str,
+    src: Store,
+    out: str | Path,
+    meta: dict[str, Any],
+    *,
+    source: str,
+    options: dict[str, Any] | None = None,
+    chunk: int = CHUNK,
+    commit_rows: int | None = None,
+    progress: bool = False,
+) -> Store:
+    """Write ``out``: ``src`` with every image replaced by ``refiner.transform(image)`` (checked:
+    (n, 36, 60) uint8, no NaN), ``chunk`` images per call, committed (a resume point) once at
+    least ``commit_rows`` rows (default: ``chunk``) are new, and at the end.
+
+    ``meta`` is the manifest's ``refiner`` entry and must hold the output's ``key``; ``source``
+    and ``options`` are the manifest's. A finished output with that key is returned as it is, a
+    partial one continued; one with another key is refused (StoreError)."""
+    out, key = Path(out), meta["key"]
+    commit_rows = chunk if commit_rows is None else commit_rows
+    done = finished_refined_store(out, key)
+    if done is not None:
+        return done
+    n = len(src)
+    writer = StoreWriter(out, n, source=source, key=key, options=options, extra={"refiner": meta})
+    bar = None
+    if progress:
+        from torchkit.progress import progress_bar
+
+        bar = progress_bar(total=n, initial=writer.n_done, desc="refine", unit="img")
+    with writer:
+        committed = writer.n_done
+        for start in range(writer.n_done, n, chunk):
+            stop = min(start + chunk, n)
+            images = np.ascontiguousarray(src.images[start:stop])
+            refined = checked_transform(refiner, name, images)
+            labels = {f: np.asarray(getattr(src, f)[start:stop]) for f in LABELS}
+            writer.write(start, images=refined, **labels)
+            if stop - committed >= commit_rows or stop == n:
+                writer.commit(stop)
+                committed = stop
+            if bar is not None:
+                bar.update(stop - start)
+        if bar is not None:
+            bar.close()
+        return writer.finalize()
+
+
 def refine_store(
     run_dir: str | Path,
     input_store_path: str | Path,
@@ -63,7 +131,8 @@ def refine_store(
     device: str = "auto",
     progress: bool = True,
 ) -> Store:
-    """Write ``out_path``: the input store with every image replaced by R(image).
+    """Write ``out_path``: the input store with every image replaced by R(image), R the trained
+    refiner of the SimGAN run ``run_dir``, ``batch_size`` images per forward pass.
 
     An existing finished output made by the same refiner from the same input is returned as it
     is; one made otherwise is refused (StoreError). A partial output left by a killed run with
@@ -72,42 +141,20 @@ def refine_store(
     src = open_store(input_store_path)
     ident = refiner_identity(Path(run_dir), src)
     key = f"{ident['config_hash']}|{ident['weights_sha256']}|{ident['input_checksum']}"
-    out_path = Path(out_path)
-    if is_store(out_path):
-        done = open_store(out_path)
-        if done.manifest.get("refiner", {}).get("key") == key:
-            return verify_store(done)
-        raise StoreError(
-            f"{out_path}: already exists and was not refined by this run from this input"
-        )
-    refiner = load_refiner(run_dir, device)
-    n = len(src)
-    writer = StoreWriter(
+    done = finished_refined_store(Path(out_path), key)
+    if done is not None:
+        return done
+    refiner = get_refiner_class("simgan").from_run(run_dir, device, batch_size)
+    meta = {**ident, "key": key, "input_hw": list(refiner.refiner_.input_hw)}
+    return write_refined_store(
+        refiner,
+        "simgan",
+        src,
         out_path,
-        n,
+        meta,
         source=f"refined:{src.source}",
-        key=key,
         options={"batch_size": batch_size},
-        extra={"refiner": {**ident, "key": key, "input_hw": list(refiner.input_hw)}},
+        chunk=batch_size,  # one batch per call: the bar moves by batches
+        commit_rows=COMMIT_ROWS,
+        progress=progress,
     )
-    bar = None
-    if progress:
-        from torchkit.progress import progress_bar
-
-        bar = progress_bar(total=n, initial=writer.n_done, desc="refine", unit="img")
-    with writer:
-        committed = writer.n_done
-        for start, refined in iter_refined(
-            refiner, src.images, start=writer.n_done, batch_size=batch_size, device=device
-        ):
-            stop = start + len(refined)
-            labels = {name: np.asarray(getattr(src, name)[start:stop]) for name in LABELS}
-            writer.write(start, images=refined, **labels)
-            if stop - committed >= COMMIT_ROWS or stop == n:
-                writer.commit(stop)
-                committed = stop
-            if bar is not None:
-                bar.update(len(refined))
-        if bar is not None:
-            bar.close()
-        return writer.finalize()

@@ -1,10 +1,11 @@
 """The pipeline's stage for every registered refiner other than SimGAN: fit, refine, score.
 
-SimGAN keeps its own two stages (refiner_stage.py: a trained run directory, then a streamed
-refinement), so the smoke baseline does not move. Every other refiner, built-in
-or plug-in, goes through :func:`fit_refined_store`: fitted once per seed on the synthetic and the
-real-unlabelled stores, applied to the whole synthetic store a chunk at a time (resumable, like
-SimGAN's refinement), and scored by the same diagnostics as SimGAN (realism, label preservation).
+SimGAN's stages (refiner_stage.py) keep a trained run directory under its own key, checkpointed
+and resumable, and score it as it trains. Every other refiner, built-in or plug-in, goes through
+:func:`fit_refined_store`: fitted once per seed on the synthetic and the real-unlabelled stores,
+applied to the whole synthetic store by the same refined-store writer as SimGAN
+(refine_store.py: a chunk at a time, resumable), and scored by the same diagnostics as SimGAN
+(realism, label preservation).
 
 The refined store lives under WORK/stores/refined/<name>-<key>-seed<s>, and the refiner's fit
 time, fitted parameters and diagnostics under WORK/refiner/<name>-<key>-seed<s>/, where
@@ -20,17 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from benchmarks.datasets.store import Store, is_store, open_store
 from benchmarks.datasets.verify import verify_store
-from benchmarks.datasets.writer import StoreWriter
 from benchmarks.pipeline.keys import Numerics, stage_key
-from refine.registry import checked_fit, checked_transform, create_refiner
+from benchmarks.pipeline.refine_store import write_refined_store
+from refine.registry import checked_fit, create_refiner
 from torchkit.files import write_json_atomic
-
-LABELS = ("gaze_pitchyaw_rad", "head_pitchyaw_rad", "subject", "eye")  # copied untouched
-CHUNK = 4096  # images per transform() call and per resumable commit
 
 
 def refiner_params(name: str, profile: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +91,9 @@ def fit_refined_store(
     )
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    store = _write_refined(refiner, name, synthetic, out, key)
+    meta = {"name": name, "key": key, "input_checksum": synthetic.checksum}
+    source = f"{synthetic.source} ({name} refiner)"
+    store = write_refined_store(refiner, name, synthetic, out, meta, source=source)
     transform_s = time.perf_counter() - t0
     run_dir.mkdir(parents=True, exist_ok=True)
     fit = {
@@ -124,27 +122,3 @@ def fit_refined_store(
     )
     write_json_atomic(run_dir / "diagnostics.json", diagnostics)
     return store, run_dir
-
-
-def _write_refined(refiner: Any, name: str, synthetic: Store, out: Path, key: str) -> Store:
-    """Stream the synthetic store through ``transform`` into ``out`` (labels copied untouched);
-    a killed run continues at its last committed chunk."""
-    if is_store(out):
-        return verify_store(open_store(out))
-    n = len(synthetic)
-    writer = StoreWriter(
-        out,
-        n,
-        source=f"{synthetic.source} ({name} refiner)",
-        key=key,
-        extra={"refiner": {"name": name, "key": key, "input_checksum": synthetic.checksum}},
-    )
-    with writer:
-        for start in range(writer.n_done, n, CHUNK):
-            stop = min(start + CHUNK, n)
-            images = np.ascontiguousarray(synthetic.images[start:stop])
-            refined = checked_transform(refiner, name, images)
-            labels = {f: np.asarray(getattr(synthetic, f)[start:stop]) for f in LABELS}
-            writer.write(start, images=refined, **labels)
-            writer.commit(stop)
-        return writer.finalize()

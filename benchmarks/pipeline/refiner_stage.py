@@ -6,7 +6,8 @@ A profile's ``[refiner] kind`` (default ``simgan``) names the registered refiner
 ``train = "refined"`` row means; ``kind = "identity"`` (the pipeline's dummy refiner, for fast
 tests) makes the "refined" store the synthetic images unchanged, and rows say so in their
 provenance. A row that names its refiner (``refined:<name>``) uses that one whatever the kind.
-Refiners other than SimGAN are fitted by refiner_fit.py.
+Every refiner comes from the registry (``refine.registry``) and every refined store is written
+by refine_store.py; refiners other than SimGAN are fitted by refiner_fit.py.
 """
 
 from __future__ import annotations
@@ -99,12 +100,14 @@ def train_stage(
     threads: int | None = None,
     precision: str | None = None,
 ) -> Path | None:
-    """Train (or reuse, or resume) the SimGAN refiner; returns its run directory.
+    """Train (or reuse, or resume) the SimGAN refiner, the registry's ``simgan``, on the run
+    directory its key names; returns that directory.
 
     ``threads`` (torch threads, None: all cores) is part of the run's key: GAN training amplifies
     the last-bit differences that another thread count makes, so runs with different counts are
     different runs, never reused for one another."""
-    from refine.train import is_complete, train_refiner
+    from refine.registry import checked_fit, create_refiner
+    from refine.train import is_complete
     from torchkit.device import set_threads
 
     config = resolved_refiner_config(profile, seed, device, precision)
@@ -115,13 +118,14 @@ def train_stage(
         return run_dir
     resume = run_dir.exists() and any(run_dir.iterdir())
     log(f"refiner: {'resuming' if resume else 'training'} {run_dir}")
-    train_refiner(
+    refiner = create_refiner(
+        "simgan", config=config.to_dict(), run_dir=str(run_dir), device=device, progress=progress
+    )
+    checked_fit(  # a non-empty run_dir is resumed from its last checkpoint
+        refiner,
+        "simgan",
         synthetic.images,
         real.images,
-        config,
-        run_dir,
-        resume=resume,
-        progress=progress,
         # labels let the run's diagnostics measure label preservation (gaze error on R(x) vs x)
         synthetic_gaze_pitchyaw_rad=synthetic.gaze_pitchyaw_rad,
         synthetic_head_pitchyaw_rad=synthetic.head_pitchyaw_rad,

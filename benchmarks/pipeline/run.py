@@ -31,7 +31,7 @@ from benchmarks.pipeline.refiner_stage import (
 )
 from benchmarks.pipeline.sources import missing_roots_message, prepare_sources, roles_for
 from benchmarks.pipeline.suite import Suite, SuiteRow
-from benchmarks.reporting.results import read_rows
+from benchmarks.records.rows import read_rows
 from estimators.base import UserError
 from torchkit.files import write_json_atomic
 

@@ -7,22 +7,20 @@ seeds, per-method defaults). Neither holds code, so adding a row or a profile is
 from __future__ import annotations
 
 import copy
-import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from benchmarks.pipeline.schema import check_fields, check_params, check_profile
-from estimators.base import MissingFileError, UserError
+from benchmarks.records.suite_file import (
+    REPORT_KEYS,
+    read_toml,
+    report_info,
+    resolve,
+    suite_head,
+)
+from estimators.base import UserError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-PACKAGE_DIR = Path(__file__).parents[
-    1
-]  # benchmarks/: suites/ and profiles/ are data beside the code
 TRAIN_SOURCES = ("real-lab", "synthetic", "refined")
 
 
@@ -47,6 +45,15 @@ REPORT_LAYOUTS = ("table1", "leaderboard")
 
 
 @dataclass(frozen=True)
+class SuiteDescription:
+    """``[suite]`` keys that describe a suite to its reader and that no code reads: ``test``
+    (the test set it is scored on) and ``reference`` (what it reproduces)."""
+
+    test: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class Suite:
     """A suite file. Report keys of ``[suite]``: ``report`` (file stem of the report,
     default "table1"), ``layout`` ("table1": the paper's table; "leaderboard": refiners ranked
@@ -55,8 +62,6 @@ class Suite:
 
     name: str
     title: str
-    test: str
-    reference: str
     rows: tuple[SuiteRow, ...]
     path: Path
     report: str = "table1"
@@ -67,16 +72,8 @@ class Suite:
     def report_info(self) -> dict[str, Any]:
         """What `bench report` needs from the suite, saved beside the results (suite.json), so
         a report never reloads the suite (a suite given as a path would lose its order)."""
-        ids = [r.id for r in self.rows if not r.extra] + [r.id for r in self.rows if r.extra]
-        return {
-            "name": self.name,
-            "title": self.title,
-            "report": self.report,
-            "layout": self.layout,
-            "baseline": self.baseline,
-            "paired": [list(p) for p in self.paired],
-            "row_order": ids,
-        }
+        head = {k: getattr(self, k) for k in REPORT_KEYS}
+        return report_info(head, [(r.id, r.extra) for r in self.rows])
 
     def row(self, row_id: str) -> SuiteRow:
         for r in self.rows:
@@ -87,27 +84,6 @@ class Suite:
     @property
     def row_ids(self) -> list[str]:
         return [r.id for r in self.rows]
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise MissingFileError(f"{path}: no such file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: invalid TOML ({e})") from None
-
-
-def _resolve(name_or_path: str, folder: str, kind: str) -> Path:
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        return p
-    candidate = PACKAGE_DIR / folder / f"{name_or_path}.toml"
-    if not candidate.exists():
-        available = sorted(f.stem for f in (PACKAGE_DIR / folder).glob("*.toml"))
-        raise UserError(f"unknown {kind} {name_or_path!r}; available: {', '.join(available)}")
-    return candidate
 
 
 def _check_train(train: Any, where: str) -> None:
@@ -131,15 +107,18 @@ def _check_train(train: Any, where: str) -> None:
 
 def load_suite(name_or_path: str = "table1") -> Suite:
     """Load a suite by name (benchmarks/suites/NAME.toml) or path, validating every row."""
-    path = _resolve(name_or_path, "suites", "suite")
-    raw = _read_toml(path)
+    path = resolve(name_or_path, "suites", "suite")
+    raw = read_toml(path)
     unknown = sorted(set(raw) - {"suite", "rows"})
     if unknown:
         raise UserError(
             f"{path}: unknown top-level key(s) {', '.join(unknown)}; allowed: rows, suite"
         )
     head = raw.get("suite", {})
-    check_fields(head, Suite, f"{path}: [suite]", skip=("rows", "path"))
+    words = tuple(f.name for f in fields(SuiteDescription))
+    check_fields(head, Suite, f"{path}: [suite]", extra=words, skip=("rows", "path"))
+    described = {k: v for k, v in head.items() if k in words}
+    check_fields(described, SuiteDescription, f"{path}: [suite]")
     rows = []
     if not isinstance(raw.get("rows", []), list):
         raise UserError(f"{path}: rows must be [[rows]] tables")
@@ -167,16 +146,9 @@ def load_suite(name_or_path: str = "table1") -> Suite:
     if not all(isinstance(p, list) and len(p) == 2 for p in paired):
         raise UserError(f"{path}: [suite] paired must be a list of [row_a, row_b] pairs")
     return Suite(
-        name=head.get("name", path.stem),
-        title=head.get("title", path.stem),
-        test=head.get("test", "test"),
-        reference=head.get("reference", ""),
         rows=tuple(rows),
         path=path,
-        report=str(head.get("report", "table1")),
-        layout=layout,
-        baseline=str(head.get("baseline", "identity")),
-        paired=tuple((str(a), str(b)) for a, b in paired),
+        **suite_head(head, path),
     )
 
 
@@ -189,8 +161,8 @@ def load_profile(name_or_path: str = "quick") -> dict[str, Any]:
     ``[refiner]``, ``[estimators.<method>]``, ``[rows]``. Optional ones default to empty
     (``data_seed`` to 0); ``[demo]`` is checked when a demo run reads it.
     """
-    path = _resolve(name_or_path, "profiles", "profile")
-    raw = _read_toml(path)
+    path = resolve(name_or_path, "profiles", "profile")
+    raw = read_toml(path)
     for section in ("profile", "train"):
         if section not in raw:
             raise UserError(f"{path}: missing [{section}] section")

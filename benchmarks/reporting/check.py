@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, read_rows
+from benchmarks.records.rows import MEASURED, latest_rows, read_rows
 from estimators.base import MissingFileError, UserError
 from torchkit.files import write_text_atomic
 
@@ -210,15 +210,7 @@ def write_baseline(
 
 # What must match for two runs to be "the same row for row": the cell (its cache key says which
 # config, inputs and thread count) and every number it measured; timings are allowed to differ.
-SAME_FIELDS = (
-    "stage_key",
-    "n_train",
-    "n_test",
-    "err_mean_deg",
-    "err_median_deg",
-    "err_std_deg",
-    "within_7deg_pct",
-)
+SAME_FIELDS = ("stage_key", *MEASURED)
 
 
 def same_rows(results_dir: str | Path, other_dir: str | Path) -> list[str]:

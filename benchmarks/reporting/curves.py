@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, load_errors, read_rows
+from benchmarks.records.rows import latest_rows, load_errors, read_rows
 
 
 def plot_curves(results_dir: Path, df: pd.DataFrame, out: Path, demo: bool) -> None:

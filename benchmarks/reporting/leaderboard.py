@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, read_rows
+from benchmarks.records.rows import latest_rows, read_rows
+from benchmarks.reporting.per_person import paired_tests
 
 
 def _refiner_summary(results_dir: Path, name: str) -> dict[str, float]:
@@ -48,8 +49,6 @@ def _refiner_summary(results_dir: Path, name: str) -> dict[str, float]:
 def leaderboard_columns(df: pd.DataFrame, results_dir: Path, info: dict[str, Any]) -> pd.DataFrame:
     """``aggregate``'s table plus refiner, estimator, Δ vs the control row (paired over people)
     and the refiner's realism, label preservation and fit time (degrees, seconds)."""
-    from benchmarks.reporting.report import paired_tests
-
     rows = latest_rows(read_rows(results_dir))
     refiner = {r["row_id"]: r.get("refiner") or "-" for r in rows}
     method = {r["row_id"]: r["method"] for r in rows}

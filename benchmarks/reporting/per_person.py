@@ -1,4 +1,5 @@
-"""Per-person errors of every row: a long CSV and a markdown section of the report.
+"""Per-person errors of every row (a long CSV and a markdown section of the report), and the paired
+comparison of two rows over test people (Table 1's pairs, the leaderboard's Δ vs the control).
 
 A table's mean error pools test images; a reviewer also wants to see whether a method's lead
 holds for most test people or comes from a few. Each row's per-sample errors (``preds/*.npz``,
@@ -8,12 +9,13 @@ with the test person of every sample) are averaged per person within a seed, the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.reporting.results import latest_rows, load_errors_by_subject, read_rows
-from benchmarks.reporting.stats import per_subject_mean
+from benchmarks.records.rows import latest_rows, load_errors_by_subject, read_rows
+from benchmarks.reporting.stats import paired_subject_test, per_subject_mean
 
 
 def per_person_errors(results_dir: str | Path, row_order: list[str]) -> pd.DataFrame:
@@ -62,3 +64,18 @@ def per_person_markdown(long: pd.DataFrame) -> list[str]:
         cells = " | ".join("–" if np.isnan(v) else f"{v:.1f}" for v in vals)
         lines.append(f"| {row_id} | {cells} | {np.nanmax(vals):.1f} | {np.nanmin(vals):.1f} |")
     return lines
+
+
+def paired_tests(results_dir: Path, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Per-person paired comparison (Wilcoxon over test people, seeds averaged) of (a, b) rows;
+    pairs whose rows or person ids are missing are left out."""
+    rows = latest_rows(read_rows(results_dir))
+    out = []
+    for a, b in pairs:
+        ra = [load_errors_by_subject(results_dir, r) for r in rows if r["row_id"] == a]
+        rb = [load_errors_by_subject(results_dir, r) for r in rows if r["row_id"] == b]
+        ra, rb = [x for x in ra if x], [x for x in rb if x]
+        if not ra or not rb or any((s < 0).any() for _, s in ra + rb):
+            continue
+        out.append({"a": a, "b": b, **paired_subject_test(ra, rb)})
+    return out

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.pipeline.people import compact
-
 POOL = {"real": "MPIIGaze", "demo": "demo wild"}
+
+
+def compact(names: list[str] | tuple[str, ...]) -> str:
+    """A short, readable list of names: all of them up to 6, else 'first, second … last (n)'."""
+    names = sorted(names)
+    if not names:
+        return "-"
+    if len(names) <= 6:
+        return ", ".join(names)
+    return f"{names[0]}, {names[1]} … {names[-1]} ({len(names)})"
 
 
 def _refined(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

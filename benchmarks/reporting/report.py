@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.pipeline.people import compact
-from benchmarks.reporting.curves import plot_curves
-from benchmarks.reporting.per_person import per_person_errors, per_person_markdown
-from benchmarks.reporting.protocol_info import protocol_lines
-from benchmarks.reporting.provenance_table import provenance_lines
-from benchmarks.reporting.results import (
+from benchmarks.records.rows import (
     latest_rows,
     load_errors_by_subject,
     read_rows,
 )
-from benchmarks.reporting.stats import paired_subject_test, subject_bootstrap_ci
+from benchmarks.reporting.curves import plot_curves
+from benchmarks.reporting.leaderboard import leaderboard_columns, render_leaderboard
+from benchmarks.reporting.per_person import paired_tests, per_person_errors, per_person_markdown
+from benchmarks.reporting.protocol_info import compact, protocol_lines
+from benchmarks.reporting.provenance_table import provenance_lines
+from benchmarks.reporting.stats import subject_bootstrap_ci
 from benchmarks.reporting.suite_info import report_info, suite_order
 from estimators.base import UserError
 
@@ -114,21 +114,6 @@ def aggregate(results_dir: Path) -> pd.DataFrame:
             }
         )
     return pd.DataFrame.from_records(records)
-
-
-def paired_tests(results_dir: Path, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Per-person paired comparison (Wilcoxon over test people, seeds averaged) of (a, b) rows;
-    pairs whose rows or person ids are missing are left out."""
-    rows = latest_rows(read_rows(results_dir))
-    out = []
-    for a, b in pairs:
-        ra = [load_errors_by_subject(results_dir, r) for r in rows if r["row_id"] == a]
-        rb = [load_errors_by_subject(results_dir, r) for r in rows if r["row_id"] == b]
-        ra, rb = [x for x in ra if x], [x for x in rb if x]
-        if not ra or not rb or any((s < 0).any() for _, s in ra + rb):
-            continue
-        out.append({"a": a, "b": b, **paired_subject_test(ra, rb)})
-    return out
 
 
 TRAIN_NAMES = {
@@ -258,8 +243,6 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     info = report_info(results_dir)
     stem = info["report"]
     if info["layout"] == "leaderboard":
-        from benchmarks.reporting.leaderboard import leaderboard_columns
-
         df = leaderboard_columns(df, results_dir, info)
     demo = df["data_mode"].iloc[0] == "demo"
     written = {}
@@ -281,8 +264,6 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
         figures["Refiner samples (synthetic | refined | |refined − synthetic| | real)"] = dest.name
         written["samples"] = dest
     if info["layout"] == "leaderboard":
-        from benchmarks.reporting.leaderboard import render_leaderboard
-
         text = render_leaderboard(df, results_dir, figures, info)
     else:
         text = render_markdown(df, results_dir, figures)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.reporting.results import latest_rows, read_rows
+from benchmarks.records.rows import latest_rows, read_rows
 from estimators.base import UserError
 from torchkit.files import write_text_atomic
 

@@ -10,24 +10,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.reporting.results import latest_rows, read_rows
+from benchmarks.records.rows import latest_rows, read_rows
+from benchmarks.records.suite_file import read_report_info
 
 PAIRED = [("cnn-synthetic", "cnn-refined"), ("cnn-synthetic-4x", "cnn-refined-4x")]
 
 
 def report_info(results_dir: Path, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The suite's report settings (title, layout, file stem, row order, pairs): from the
-    results dir's suite.json (written by `bench run`); for older results, from the suite of that
-    name, else Table 1's defaults in file order."""
+    results dir's suite.json (written by `bench run`); for older results, from the suite file of
+    that name, else Table 1's defaults in file order."""
     path = Path(results_dir) / "suite.json"
     if path.is_file():
         info = json.loads(path.read_text())
     else:
         rows = latest_rows(read_rows(results_dir)) if rows is None else rows
         try:
-            from benchmarks.pipeline.suite import load_suite
-
-            info = load_suite(rows[0]["suite"]).report_info()
+            info = read_report_info(rows[0]["suite"])
         except (ValueError, FileNotFoundError, IndexError):
             ids = list(dict.fromkeys(r["row_id"] for r in rows))
             info = {"report": "table1", "layout": "table1", "row_order": ids}

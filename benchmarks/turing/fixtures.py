@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks.datasets.demo import render_domain
 from benchmarks.datasets.store import Store, write_store
-from benchmarks.reporting.results import SCHEMA
+from benchmarks.records.rows import SCHEMA
 
 
 @dataclass(frozen=True)

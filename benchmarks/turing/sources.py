@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.datasets.store import is_store, open_store
-from benchmarks.reporting.results import latest_rows, read_rows
+from benchmarks.records.rows import latest_rows, read_rows
 from estimators.base import UserError
 
 _POOL_RE = re.compile(r"\(([\d,]+) pool, ([0-9a-f]{12})\)")

@@ -18,6 +18,15 @@ from estimators.base import MissingFileError
 
 SCHEMA = "gazebench.result/1"
 ROWS_FILE = "rows.jsonl"
+# what a row measured: its sizes and its errors (error_summary's keys)
+MEASURED = (
+    "n_train",
+    "n_test",
+    "err_mean_deg",
+    "err_median_deg",
+    "err_std_deg",
+    "within_7deg_pct",
+)
 REQUIRED = (
     "schema",
     "suite",
@@ -26,12 +35,7 @@ REQUIRED = (
     "train_source",
     "test_source",
     "seed",
-    "n_train",
-    "n_test",
-    "err_mean_deg",
-    "err_median_deg",
-    "err_std_deg",
-    "within_7deg_pct",
+    *MEASURED,
     "fit_s",
     "predict_s",
     "data_mode",
