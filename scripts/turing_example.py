@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.turing.fixtures import write_demo_run  # noqa: E402
 from benchmarks.turing.launch import StudyRequest, open_or_create  # noqa: E402
-from benchmarks.turing.report import write_turing_report  # noqa: E402
+from benchmarks.turing.report_md import write_turing_report  # noqa: E402
 from benchmarks.turing.server import COOKIE, create_app, make_server  # noqa: E402
 
 WORK = Path("work/turing-example")  # relative: the report's provenance names these paths

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.cli import main
-from benchmarks.datasets.store import StoreError, open_store, reuse_store, write_store
-from benchmarks.datasets.verify import SAMPLE_ROWS, sample_rows, verify_store
+from benchmarks.datasets.store import StoreError, open_store, reuse_store, verify_store, write_store
+from benchmarks.datasets.verify import SAMPLE_ROWS, sample_rows
 from benchmarks.records.rows import read_rows
 
 SUITE = """

@@ -123,7 +123,7 @@ def report_cmd(study_dir, out_dir, no_machine) -> None:
     fake images, per participant, the paper's results and the machine realism panel beside
     them -> turing.md, turing.csv, turing_per_participant.csv."""
     from benchmarks.turing.launch import latest_study
-    from benchmarks.turing.report import write_turing_report
+    from benchmarks.turing.report_md import write_turing_report
 
     written = write_turing_report(study_dir or latest_study(), out_dir, machine=not no_machine)
     for path in written.values():

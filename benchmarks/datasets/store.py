@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.datasets.verify import fingerprint, verify_store
+from benchmarks.datasets.verify import FINGERPRINT_VERSION, SAMPLE_ROWS, digest, fingerprint
 from estimators.base import EyeData, UserError
 from torchkit.files import write_json_atomic
 
@@ -296,3 +296,20 @@ def open_store(path: str | Path, verify_checksum: bool = False) -> Store:
     if verify_checksum and _checksum(arrays) != manifest.get("checksum"):
         raise _fail(path, "content checksum does not match the manifest (files changed or corrupt)")
     return Store(path=path, manifest=manifest, **arrays)
+
+
+def verify_store(store: Store) -> Store:
+    """``store`` itself when its files still match its manifest's fingerprint (or, for a store
+    written before fingerprints, its full checksum); else a one-line StoreError naming it."""
+    recorded = store.manifest.get("fingerprint")
+    if not isinstance(recorded, dict) or recorded.get("version") != FINGERPRINT_VERSION:
+        return open_store(store.path, verify_checksum=True)
+    if recorded.get("sample_rows") != SAMPLE_ROWS:
+        raise StoreError(f"{store.path}: fingerprint of another sample size; rebuild the store")
+    arrays = {name: getattr(store, name) for name in FIELDS}
+    if digest(arrays) != recorded.get("sha256"):
+        raise StoreError(
+            f"{store.path}: its files changed since it was written (labels or sampled image rows "
+            "differ from its manifest's fingerprint); delete it so the next run rebuilds it"
+        )
+    return store

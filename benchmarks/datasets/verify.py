@@ -40,7 +40,7 @@ def sample_rows(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, SAMPLE_ROWS)).round().astype(np.int64))
 
 
-def _digest(arrays: dict[str, Any]) -> str:
+def digest(arrays: dict[str, Any]) -> str:
     h = hashlib.sha256()
     for name in _LABELS:
         h.update(name.encode())
@@ -53,23 +53,4 @@ def _digest(arrays: dict[str, Any]) -> str:
 
 def fingerprint(arrays: dict[str, Any]) -> dict[str, Any]:
     """The manifest's ``fingerprint`` entry of a store's arrays (see the module doc)."""
-    return {"version": FINGERPRINT_VERSION, "sample_rows": SAMPLE_ROWS, "sha256": _digest(arrays)}
-
-
-def verify_store(store: Any) -> Any:
-    """``store`` itself when its files still match its manifest's fingerprint (or, for a store
-    written before fingerprints, its full checksum); else a one-line StoreError naming it."""
-    from benchmarks.datasets.store import FIELDS, StoreError, open_store
-
-    recorded = store.manifest.get("fingerprint")
-    if not isinstance(recorded, dict) or recorded.get("version") != FINGERPRINT_VERSION:
-        return open_store(store.path, verify_checksum=True)
-    if recorded.get("sample_rows") != SAMPLE_ROWS:
-        raise StoreError(f"{store.path}: fingerprint of another sample size; rebuild the store")
-    arrays = {name: getattr(store, name) for name in FIELDS}
-    if _digest(arrays) != recorded.get("sha256"):
-        raise StoreError(
-            f"{store.path}: its files changed since it was written (labels or sampled image rows "
-            "differ from its manifest's fingerprint); delete it so the next run rebuilds it"
-        )
-    return store
+    return {"version": FINGERPRINT_VERSION, "sample_rows": SAMPLE_ROWS, "sha256": digest(arrays)}

@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.datasets.store import Store, is_store, open_store
-from benchmarks.datasets.verify import verify_store
+from benchmarks.datasets.store import Store, is_store, open_store, verify_store
 from benchmarks.datasets.writer import StoreWriter
 from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_cells
 from benchmarks.pipeline.keys import StageSpec, stage_key

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.datasets.store import Store, StoreError, is_store, open_store
-from benchmarks.datasets.verify import verify_store
+from benchmarks.datasets.store import Store, StoreError, is_store, open_store, verify_store
 from benchmarks.datasets.writer import StoreWriter
 from estimators.base import UserError
 from refine.registry import checked_transform, get_refiner_class

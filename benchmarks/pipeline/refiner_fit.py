@@ -21,8 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets.store import Store, is_store, open_store
-from benchmarks.datasets.verify import verify_store
+from benchmarks.datasets.store import Store, is_store, open_store, verify_store
 from benchmarks.pipeline.keys import Numerics, stage_key
 from benchmarks.pipeline.refine_store import write_refined_store
 from refine.registry import checked_fit, create_refiner

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets.store import Store, is_store, open_store
-from benchmarks.datasets.verify import verify_store
+from benchmarks.datasets.store import Store, is_store, open_store, verify_store
 from benchmarks.pipeline.keys import Numerics, stage_key
 from estimators.base import UserError
 from torchkit.files import write_json_atomic

@@ -177,17 +177,3 @@ def build_report(study_dir: Path, machine: bool = True) -> StudyReport:
         has_torn_tail(study.answers_path),
         git_info(),
     )
-
-
-def write_turing_report(
-    study_dir: Path, out_dir: Path | None = None, machine: bool = True
-) -> dict[str, Path]:
-    """turing.md, turing.csv and turing_per_participant.csv into out_dir (default: the study)."""
-    from benchmarks.turing.report_md import render_markdown, write_tables
-    from torchkit.files import write_text_atomic
-
-    report = build_report(Path(study_dir), machine)
-    out = Path(out_dir) if out_dir else Path(study_dir)
-    written = write_tables(report, out)
-    written["markdown"] = write_text_atomic(out / "turing.md", render_markdown(report))
-    return written

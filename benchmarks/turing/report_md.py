@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.turing.page import display_note
-from benchmarks.turing.report import ArmReport, StudyReport
+from benchmarks.turing.report import ArmReport, StudyReport, build_report
 from benchmarks.turing.stats import Binomial
 from torchkit.files import write_text_atomic
 
@@ -258,4 +258,15 @@ def write_tables(report: StudyReport, out: Path) -> dict[str, Path]:
                             "turing_per_participant.csv", people)]:  # fmt: skip
         text = pd.DataFrame(data).to_csv(index=False, float_format="%.4f")
         written[key] = write_text_atomic(out / name, text)
+    return written
+
+
+def write_turing_report(
+    study_dir: Path, out_dir: Path | None = None, machine: bool = True
+) -> dict[str, Path]:
+    """turing.md, turing.csv and turing_per_participant.csv into out_dir (default: the study)."""
+    report = build_report(Path(study_dir), machine)
+    out = Path(out_dir) if out_dir else Path(study_dir)
+    written = write_tables(report, out)
+    written["markdown"] = write_text_atomic(out / "turing.md", render_markdown(report))
     return written
