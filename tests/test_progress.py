@@ -165,9 +165,3 @@ def test_a_redirected_run_logs_a_few_lines_per_stage(tmp_path):
     _assert_few_lines_per_stage(lines, n_rows=3)
     assert any(line.startswith("refiner: done, 44 step") for line in lines), lines  # 40 + 4
     assert any(line.startswith("rows (seed 0): done") for line in lines), lines
-
-
-@pytest.mark.slow
-def test_a_redirected_smoke_run_logs_a_few_lines_per_stage(tmp_path):
-    lines = _redirected_run(tmp_path, "table1", "--profile", "smoke")
-    _assert_few_lines_per_stage(lines, n_rows=9)
