@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 # The refiner diagnostics' frozen gaze probe (refine.labelcheck) trains this many steps in the
-# tiny refiner below (600 by default).
+# tiny refiner below and in the modules that opt in to small_probe (600 by default).
 SMALL_PROBE_STEPS = 20
 
 # Tiny refiner runs for the refine tests (seconds, not minutes).
@@ -76,6 +76,31 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def small_probe():
+    """Train the diagnostics' frozen gaze probe for SMALL_PROBE_STEPS steps, not 600, in this
+    module. `bench run` gives every registry refiner (identity, histmatch, plug-ins) the
+    600-step probe whatever its profile says, at about 0.1 s a step: one probe a seed was most of
+    a pipeline test's time. For tests whose runs need the diagnostics to run, not to be good; the
+    probe's own tests train it at full size. Opt in per module with
+    ``pytestmark = pytest.mark.usefixtures("small_probe")``."""
+    import dataclasses
+
+    from refine import labelcheck
+    from refine.probe import ProbeSpec
+
+    full = labelcheck.fit_gaze_probe
+
+    def fit_gaze_probe(images, gaze_pitchyaw_rad, head_pitchyaw_rad, spec=None):
+        spec = spec or ProbeSpec()
+        small = dataclasses.replace(spec, steps=min(spec.steps, SMALL_PROBE_STEPS))
+        return full(images, gaze_pitchyaw_rad, head_pitchyaw_rad, small)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(labelcheck, "fit_gaze_probe", fit_gaze_probe)
+        yield
 
 
 # --- Small suites and profiles for `bench run` -----------------------------------------------

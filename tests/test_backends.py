@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from benchmarks.cli import main
 from benchmarks.reporting.results import read_rows
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 pytest.importorskip("distributed", reason="dask.distributed not installed (pip install .[dask])")
 
 ROWS = [("rf-lab", "rf", "real-lab", "R"), ("rf-synthetic", "rf", "synthetic"),

@@ -9,6 +9,8 @@ import pytest
 from benchmarks.pipeline import keys
 from benchmarks.reporting.results import read_rows
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 PROFILE = dict(name="keys", demo=(120, 100, 100, 60), n_train=80)  # conftest's profile_toml
 
 

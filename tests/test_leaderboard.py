@@ -1,8 +1,12 @@
 """The refiner leaderboard layout and rows that name their refiner, on a tiny suite (the mean
 estimator keeps it fast; refiners.toml itself is loaded and checked, not run)."""
 
+import pytest
+
 from benchmarks.pipeline.suite import load_suite
 from benchmarks.reporting.results import read_rows
+
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
 ROWS = [  # (id, label, train): rf rows on the synthetic side
     ("rf-histmatch", "RF, histmatch", "refined:histmatch"),

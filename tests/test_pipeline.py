@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from benchmarks.cli import main
 from benchmarks.reporting.results import REQUIRED, read_rows
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 PROFILE = dict(seeds=2, demo=(300, 200, 200, 120), n_train=150)  # conftest's profile_toml
 
 

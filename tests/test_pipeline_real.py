@@ -2,7 +2,11 @@
 (conftest's real_bench, from the readers' fixture writers), with the dummy estimator and the
 identity refiner."""
 
+import pytest
+
 from benchmarks.reporting.results import read_rows
+
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
 
 def test_real_mode_converts_each_dataset_once_and_scores_on_the_evaluation_subset(

@@ -14,6 +14,8 @@ from benchmarks.reporting.results import read_rows
 from estimators import list_estimators
 from refine.registry import list_refiners
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 EXAMPLE = Path(__file__).parents[1] / "examples" / "gazebench-plugin-example"
 
 # conftest's profile_toml keywords

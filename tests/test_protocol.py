@@ -11,6 +11,8 @@ from benchmarks.pipeline.protocol import Fold, make_folds, merge_fold_prediction
 from benchmarks.reporting.results import read_rows, save_predictions
 from estimators.base import UserError
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 
 def _store(path, subject, names=None):
     n = len(subject)

@@ -11,6 +11,8 @@ from benchmarks.datasets.store import StoreError, open_store, reuse_store, write
 from benchmarks.datasets.verify import SAMPLE_ROWS, sample_rows, verify_store
 from benchmarks.reporting.results import read_rows
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 # conftest's profile_toml: 200 synthetic rows, so the damage below hits rows 100-199 or row 137
 PROFILE = dict(name="verify", demo=(200, 20, 60, 40), n_train=100)
 
