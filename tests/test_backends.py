@@ -9,68 +9,24 @@ from click.testing import CliRunner
 from benchmarks.cli import main
 from benchmarks.records.rows import read_rows
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 pytest.importorskip("distributed", reason="dask.distributed not installed (pip install .[dask])")
 
-SUITE = """
-[suite]
-name = "tiny"
-title = "tiny"
-[[rows]]
-id = "rf-lab"
-label = "RF (lab)"
-method = "rf"
-train = "real-lab"
-rs = "R"
-[[rows]]
-id = "rf-synthetic"
-label = "RF (synthetic)"
-method = "rf"
-train = "synthetic"
-rs = "S"
-[[rows]]
-id = "cnn-refined"
-label = "CNN (refined)"
-method = "cnn"
-train = "refined"
-rs = "S"
-"""
-
-PROFILE = """
-[profile]
-name = "tiny"
-seeds = 2
-[demo]
-n_sim = 200
-n_lab = 150
-n_wild = 100
-n_test = 60
-[train]
-n_train = 100
-[refiner]
-kind = "identity"
-[estimators.rf]
-n_estimators = 4
-n_jobs = 1
-[estimators.cnn]
-epochs = 1
-batch_size = 32
-width = 0.25
-"""
+ROWS = [("rf-lab", "rf", "real-lab", "R"), ("rf-synthetic", "rf", "synthetic"),
+        ("cnn-refined", "cnn", "refined")]  # fmt: skip
+PROFILE = dict(seeds=2, demo=(200, 150, 100, 60), estimators={  # conftest's profile_toml
+    "rf": {"n_estimators": 4, "n_jobs": 1}, "cnn": dict(epochs=1, batch_size=32, width=0.25)})  # fmt: skip
 
 
 @pytest.fixture()
-def tiny(tmp_path):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
-    return tmp_path
+def tiny(tmp_path, tiny_bench):
+    return tiny_bench(tmp_path, ROWS, PROFILE)
 
 
 def run_cli(tiny, results, *extra):
-    args = ["run", str(tiny / "suite.toml"), "--profile", str(tiny / "profile.toml")]
-    args += ["--work", str(tiny / "work"), "--results", str(tiny / results)]
     # one torch thread per cell on both sides: the count is part of a cell's key and numbers
-    args += ["--row-threads", "1", "--quiet", "--no-report", *extra]
-    return CliRunner().invoke(main, args)
+    return tiny.run("--row-threads", "1", "--no-report", *extra, results=results)
 
 
 @pytest.mark.slow

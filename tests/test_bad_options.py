@@ -9,45 +9,18 @@ from click.testing import CliRunner
 
 from benchmarks.cli import main
 
-SUITE = """
-[suite]
-name = "opts"
-title = "opts"
-[[rows]]
-id = "mean-lab"
-label = "Mean gaze (lab)"
-method = "mean"
-train = "real-lab"
-rs = "R"
-"""
-
-PROFILE = """
-[profile]
-name = "opts"
-seeds = 1
-[demo]
-n_sim = 40
-n_lab = 40
-n_wild = 40
-n_test = 30
-[train]
-n_train = 30
-"""
+PROFILE = dict(name="opts", demo=(40, 40, 40, 30), n_train=30, refiner=None)  # profile_toml's
 
 
 @pytest.fixture()
-def tiny(tmp_path):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
-    return tmp_path
+def tiny(tmp_path, tiny_bench):
+    """One mean row on the lab images: no refiner, a second or two."""
+    return tiny_bench(tmp_path, ["mean-lab"], PROFILE, name="opts")
 
 
 def run(tiny, *extra, env=None, work=True):
-    args = ["run", str(tiny / "suite.toml"), "--profile", str(tiny / "profile.toml")]
-    if work:
-        args += ["--work", str(tiny / "work")]
-    args += ["--results", str(tiny / "res"), "--quiet", "--no-report", "--no-audit", *extra]
-    return CliRunner().invoke(main, args, env=env)
+    work = "work" if work else None
+    return tiny.run("--no-report", "--no-audit", *extra, env=env, work=work)
 
 
 def one_line_error(r, *needles):

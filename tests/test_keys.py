@@ -5,64 +5,23 @@ import dataclasses
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 
-from benchmarks.cli import main
 from benchmarks.pipeline import keys
 from benchmarks.records.rows import read_rows
 
-SUITE = """
-[suite]
-name = "keys"
-title = "keys"
-[[rows]]
-id = "mean-lab"
-label = "Mean gaze (lab)"
-method = "mean"
-train = "real-lab"
-rs = "R"
-paper_err_deg = 16.0
-[[rows]]
-id = "mean-synthetic"
-label = "Mean gaze (synthetic)"
-method = "mean"
-train = "synthetic"
-rs = "S"
-[[rows]]
-id = "mean-refined"
-label = "Mean gaze (refined)"
-method = "mean"
-train = "refined"
-rs = "S"
-"""
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
-PROFILE = """
-[profile]
-name = "keys"
-seeds = 1
-[demo]
-n_sim = 120
-n_lab = 100
-n_wild = 100
-n_test = 60
-[train]
-n_train = 80
-[refiner]
-kind = "identity"
-"""
+PROFILE = dict(name="keys", demo=(120, 100, 100, 60), n_train=80)  # conftest's profile_toml
 
 
 @pytest.fixture()
-def tiny(tmp_path):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
-    return tmp_path
+def tiny(tmp_path, tiny_bench):
+    """The mean rows (lab, synthetic, refined) on PROFILE, the identity refiner."""
+    return tiny_bench(tmp_path, profile=PROFILE, name="keys")
 
 
 def run(tiny, *extra):
-    args = ["run", str(tiny / "suite.toml"), "--profile", str(tiny / "profile.toml")]
-    args += ["--work", str(tiny / "work"), "--results", str(tiny / "res"), "--quiet"]
-    r = CliRunner().invoke(main, [*args, "--no-report", "--no-audit", *extra])
+    r = tiny.run("--no-report", "--no-audit", *extra)
     assert r.exit_code == 0, r.output
     return r.output
 
@@ -86,8 +45,9 @@ def test_device_or_precision_refits_every_row(tiny, monkeypatch):
 
 def test_a_rows_label_or_paper_numbers_refit_nothing(tiny):
     run(tiny)
-    changed = SUITE.replace("Mean gaze (lab)", "Mean gaze, lab").replace("16.0", "15.0")
-    (tiny / "suite.toml").write_text(changed.replace('rs = "S"', 'rs = "S"\nextra = true'))
+    lab = {"id": "mean-lab", "label": "Mean gaze, lab", "paper_err_deg": 15.0}
+    synthetic, refined = ({"id": f"mean-{t}", "extra": True} for t in ("synthetic", "refined"))
+    tiny.write([lab, synthetic, refined], name="keys")
     out = run(tiny)
     assert len(read_rows(tiny / "res")) == 3 and "every row already scored" in out
 

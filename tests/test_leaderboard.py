@@ -1,58 +1,23 @@
 """The refiner leaderboard layout and rows that name their refiner, on a tiny suite (the mean
 estimator keeps it fast; refiners.toml itself is loaded and checked, not run)."""
 
-from click.testing import CliRunner
+import pytest
 
-from benchmarks.cli import main
 from benchmarks.pipeline.suite import load_suite
 from benchmarks.records.rows import read_rows
 
-SUITE = """
-[suite]
-name = "tinyboard"
-title = "Tiny refiner leaderboard"
-report = "board"
-layout = "leaderboard"
-baseline = "identity"
-[[rows]]
-id = "rf-histmatch"
-label = "RF, histmatch"
-method = "rf"
-train = "refined:histmatch"
-rs = "S"
-[[rows]]
-id = "rf-identity"
-label = "RF, identity"
-method = "rf"
-train = "refined:identity"
-rs = "S"
-[[rows]]
-id = "rf-plain"
-label = "RF, bare refined = the profile's kind"
-method = "rf"
-train = "refined"
-rs = "S"
-"""
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
-PROFILE = """
-[profile]
-name = "tiny"
-seeds = 2
-[demo]
-n_sim = 200
-n_lab = 100
-n_wild = 200
-n_test = 120
-[train]
-n_train = 150
-[refiner]
-kind = "identity"
-diag_n = 100
-[estimators.rf]
-n_estimators = 10
-[refiners.histmatch]
-strength = 0.5
-"""
+ROWS = [  # (id, label, train): rf rows on the synthetic side
+    ("rf-histmatch", "RF, histmatch", "refined:histmatch"),
+    ("rf-identity", "RF, identity", "refined:identity"),
+    ("rf-plain", "RF, bare refined = the profile's kind", "refined"),
+]
+SUITE = dict(name="tinyboard", title="Tiny refiner leaderboard", report="board",
+             layout="leaderboard", baseline="identity")  # fmt: skip
+PROFILE = dict(seeds=2, demo=(200, 100, 200, 120), n_train=150,  # conftest's profile_toml
+               refiner={"kind": "identity", "diag_n": 100},
+               estimators={"rf": {"n_estimators": 10}}, refiners={"histmatch": {"strength": 0.5}})  # fmt: skip
 
 
 def test_refiners_suite_names_every_builtin_refiner():
@@ -63,12 +28,9 @@ def test_refiners_suite_names_every_builtin_refiner():
     assert {r.method for r in suite.rows} == {"cnn", "knn"}
 
 
-def test_leaderboard_pairs_each_row_with_its_identity_row(tmp_path):
-    (tmp_path / "s.toml").write_text(SUITE)
-    (tmp_path / "p.toml").write_text(PROFILE)
-    args = ["run", str(tmp_path / "s.toml"), "--profile", str(tmp_path / "p.toml"), "--work",
-            str(tmp_path / "w"), "--results", str(tmp_path / "r"), "--quiet"]  # fmt: skip
-    r = CliRunner().invoke(main, args)
+def test_leaderboard_pairs_each_row_with_its_identity_row(tmp_path, tiny_bench):
+    rows = [dict(id=i, label=label, method="rf", train=train, rs="S") for i, label, train in ROWS]
+    r = tiny_bench(tmp_path, rows, PROFILE, **SUITE).run(results="r")
     assert r.exit_code == 0, r.output
     # each refiner fitted once per seed, shared by the rows naming it (bare refined = identity)
     assert r.output.count("refiner identity: fitting") == 2

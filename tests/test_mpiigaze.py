@@ -1,5 +1,6 @@
 """MPIIGaze reader on a tiny dataset written in the real layout: MATLAB v5 day files with the
-data.left/right struct and filenames (one single-image day), and Evaluation Subset lists."""
+data.left/right struct and filenames (one single-image day), and Evaluation Subset lists
+(the writer: conftest's ``mpiigaze_files``, shared with the real-data pipeline tests)."""
 
 import numpy as np
 import pytest
@@ -12,43 +13,10 @@ from benchmarks.datasets.mpiigaze_mat import load_day
 from benchmarks.datasets.store import StoreError, open_store
 
 D = np.radians
-GAZE_LEFT = np.array([-np.sin(D(30)), 0.0, -np.cos(D(30))])  # yaw +30 deg (toward image left)
-GAZE_RIGHT = np.array([0.0, -np.sin(D(10)), -np.cos(D(10))])  # pitch +10 deg (up)
-POSE = np.array([0.0, D(20), 0.0])  # head turned about y: forward axis yaw +20 deg
 
 
-def side(n, base, gaze):
-    """``n`` images: a left-to-right ramp plus an id value at [0, 0]; identical labels."""
-    img = np.tile(np.linspace(0, 200, 60).astype(np.uint8), (n, 36, 1))
-    img[:, 0, 0] = base + np.arange(n)
-    return {"image": img, "gaze": np.tile(gaze, (n, 1)), "pose": np.tile(POSE, (n, 1))}
-
-
-def write_day(path, n, base=0, **override):
-    data = {"left": side(n, base, GAZE_LEFT), "right": side(n, base + 100, GAZE_RIGHT)}
-    for key, value in override.items():
-        s, field = key.split("_")
-        data[s][field] = value
-    names = np.array([[f"{k + 1:04d}.jpg"] for k in range(n)], dtype=object)  # a cell array
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scipy.io.savemat(path, {"data": data, "filenames": names})
-
-
-def make_root(tmp_path):
-    root = tmp_path / "MPIIGaze"
-    norm = root / NORMALIZED_DIR
-    write_day(norm / "p00" / "day01.mat", 3, base=10)
-    write_day(norm / "p00" / "day02.mat", 1, base=20)  # a single-image day
-    write_day(norm / "p03" / "day01.mat", 2, base=30)
-    lists = root / EVAL_DIR
-    lists.mkdir(parents=True)
-    (lists / "p00.txt").write_text("day01/0002.jpg left\nday02/0001.jpg right\n")
-    (lists / "p03.txt").write_text("day01/0001.jpg right\n")
-    return root
-
-
-def test_single_image_day_is_unsqueezed(tmp_path):
-    write_day(tmp_path / "day.mat", 1)
+def test_single_image_day_is_unsqueezed(tmp_path, mpiigaze_files):
+    mpiigaze_files.write_day(tmp_path / "day.mat", 1)
     raw = scipy.io.loadmat(tmp_path / "day.mat", struct_as_record=False, squeeze_me=True)
     assert raw["data"].left.image.shape == (36, 60) and isinstance(raw["filenames"], str)
     day = load_day(tmp_path / "day.mat")
@@ -56,8 +24,8 @@ def test_single_image_day_is_unsqueezed(tmp_path):
     assert list(day.filenames) == ["0001.jpg"]
 
 
-def test_all_and_eval_stores(tmp_path):
-    root = make_root(tmp_path)
+def test_all_and_eval_stores(tmp_path, mpiigaze_files):
+    root = mpiigaze_files.root(tmp_path)
     stores = prepare_mpiigaze(root, tmp_path / "out", progress=False)
     a, e = stores["all"], stores["eval"]
     assert len(a) == 2 * (3 + 1 + 2) and a.source == "mpiigaze:all"
@@ -86,8 +54,8 @@ def test_all_and_eval_stores(tmp_path):
     assert again["all"].manifest["created_at"] == a.manifest["created_at"]
 
 
-def test_exclude_people_only_affects_the_real_set(tmp_path):
-    root = make_root(tmp_path)
+def test_exclude_people_only_affects_the_real_set(tmp_path, mpiigaze_files):
+    root = mpiigaze_files.root(tmp_path)
     stores = prepare_mpiigaze(root, tmp_path / "out", exclude_people=["p03"], progress=False)
     assert set(stores["all"].subject.tolist()) == {0} and len(stores["all"]) == 8
     assert stores["all"].manifest["excluded_people"] == ["p03"]
@@ -104,15 +72,15 @@ def test_exclude_people_only_affects_the_real_set(tmp_path):
     ) == {0, 3}
 
 
-def test_bad_files_are_skipped_and_listed(tmp_path):
-    root = make_root(tmp_path)
+def test_bad_files_are_skipped_and_listed(tmp_path, mpiigaze_files):
+    root = mpiigaze_files.root(tmp_path)
     norm = root / NORMALIZED_DIR / "p00"
     good = (norm / "day01.mat").read_bytes()
     (norm / "day03.mat").write_bytes(good[: len(good) // 2])  # truncated
-    write_day(norm / "day04.mat", 2, left_image=np.zeros((2, 36, 59), np.uint8))
-    nan_gaze = np.tile(GAZE_LEFT, (2, 1))
+    mpiigaze_files.write_day(norm / "day04.mat", 2, left_image=np.zeros((2, 36, 59), np.uint8))
+    nan_gaze = np.tile(mpiigaze_files.gaze_left, (2, 1))
     nan_gaze[1] = np.nan
-    write_day(norm / "day05.mat", 2, left_gaze=nan_gaze)
+    mpiigaze_files.write_day(norm / "day05.mat", 2, left_gaze=nan_gaze)
     lst = root / EVAL_DIR / "p00.txt"
     lst.write_text(lst.read_text() + "day09/0001.jpg left\nday05/0002.jpg left\nday01/0001.jpg\n")
     stores = prepare_mpiigaze(root, tmp_path / "out", progress=False)
@@ -153,8 +121,8 @@ def test_unusable_roots_name_the_folder(tmp_path, layout, message):
     assert message in str(err.value) and str(root) in str(err.value)
 
 
-def test_cli_prepare_and_show(tmp_path):
-    root = make_root(tmp_path)
+def test_cli_prepare_and_show(tmp_path, mpiigaze_files):
+    root = mpiigaze_files.root(tmp_path)
     out = tmp_path / "out"
     args = ["data", "prepare", "mpiigaze", "--root", str(root), "--out", str(out)]
     r = CliRunner().invoke(main, [*args, "--exclude-people", "p03"])

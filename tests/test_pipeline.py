@@ -13,81 +13,30 @@ from click.testing import CliRunner
 from benchmarks.cli import main
 from benchmarks.records.rows import REQUIRED, read_rows
 
-HEAD = subprocess.run(
-    ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
-    capture_output=True,
-    text=True,
-    check=True,
-).stdout.strip()
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
-SUITE = """
-[suite]
-name = "tiny"
-title = "tiny"
-[[rows]]
-id = "mean-lab"
-label = "Mean gaze (lab)"
-method = "mean"
-train = "real-lab"
-rs = "R"
-paper_err_deg = 16.0
-[[rows]]
-id = "mean-synthetic"
-label = "Mean gaze (synthetic)"
-method = "mean"
-train = "synthetic"
-rs = "S"
-[[rows]]
-id = "mean-refined"
-label = "Mean gaze (refined)"
-method = "mean"
-train = "refined"
-rs = "S"
-paper_err_deg = 7.8
-paper_within7_pct = 69.4
-"""
+PROFILE = dict(seeds=2, demo=(300, 200, 200, 120), n_train=150)  # conftest's profile_toml
 
-PROFILE = """
-[profile]
-name = "tiny"
-seeds = 2
-[demo]
-n_sim = 300
-n_lab = 200
-n_wild = 200
-n_test = 120
-[train]
-n_train = 150
-[refiner]
-kind = "identity"
-"""
+
+@pytest.fixture(scope="module")
+def head():
+    """The checkout's commit (asked when a test needs it, not when the module is imported)."""
+    return subprocess.run(
+        ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 @pytest.fixture()
-def tiny(tmp_path):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
-    return tmp_path
+def tiny(tmp_path, tiny_bench):
+    """The mean rows (lab, synthetic, refined) on PROFILE, the identity refiner."""
+    return tiny_bench(tmp_path, profile=PROFILE)
 
 
-def run_cli(tiny, *extra, results="res"):
-    args = [
-        "run",
-        str(tiny / "suite.toml"),
-        "--profile",
-        str(tiny / "profile.toml"),
-        "--work",
-        str(tiny / "work"),
-        "--results",
-        str(tiny / results),
-        "--quiet",
-        *extra,
-    ]
-    return CliRunner().invoke(main, args)
-
-
-def test_run_writes_self_describing_rows_predictions_and_report(tiny):
-    r = run_cli(tiny)
+def test_run_writes_self_describing_rows_predictions_and_report(tiny, head):
+    r = tiny.run()
     assert r.exit_code == 0, r.output
     rows = read_rows(tiny / "res")
     assert sorted((x["row_id"], x["seed"]) for x in rows) == sorted(
@@ -98,7 +47,7 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
         assert row["data_mode"] == "demo" and row["n_train"] == 150 and row["n_test"] == 120
         assert row["n_train_used"] == 150  # the mean estimator fits every row it is given
         prov = row["provenance"]
-        assert prov["git_sha"] == HEAD  # the checkout's commit, never "unknown"
+        assert prov["git_sha"] == head  # the checkout's commit, never "unknown"
         assert len(row["stage_key"]) == 12 and int(row["stage_key"], 16) >= 0
         # the mean estimator runs in numpy: its rows say cpu, also where a GPU is visible
         assert prov["device"] == "cpu" and prov["seed"] == row["seed"]
@@ -137,14 +86,14 @@ def test_run_writes_self_describing_rows_predictions_and_report(tiny):
 
 
 def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):
-    assert run_cli(tiny).exit_code == 0
+    assert tiny.run().exit_code == 0
     n = len(read_rows(tiny / "res"))
-    r = run_cli(tiny)
+    r = tiny.run()
     assert r.exit_code == 0 and len(read_rows(tiny / "res")) == n  # nothing recomputed
     assert "already scored" in r.output
     lost = read_rows(tiny / "res")[0]
     (tiny / "res" / lost["preds_file"]).unlink()
-    assert run_cli(tiny).exit_code == 0
+    assert tiny.run().exit_code == 0
     new = read_rows(tiny / "res")
     assert len(new) == n + 1 and new[-1]["row_id"] == lost["row_id"]
 
@@ -152,16 +101,14 @@ def test_rerun_skips_finished_rows_and_redoes_lost_ones(tiny):
 def test_the_stage_key_follows_the_config(tiny):
     """Same config, same key (the re-run above skips); a changed training size or estimator
     parameter is a new key, so the row is fitted again instead of reusing a stale result."""
-    assert run_cli(tiny, "--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
+    assert tiny.run("--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
     first = read_rows(tiny / "res")[-1]
-    (tiny / "profile.toml").write_text(PROFILE.replace("n_train = 150", "n_train = 140"))
-    assert run_cli(tiny, "--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
+    tiny.write(profile={**PROFILE, "n_train": 140})
+    assert tiny.run("--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
     second = read_rows(tiny / "res")[-1]
     assert second["n_train"] == 140 and second["stage_key"] != first["stage_key"]
-    (tiny / "profile.toml").write_text(
-        PROFILE.replace("n_train = 150", "n_train = 140") + "[estimators.mean]\nrandom_state = 5\n"
-    )
-    assert run_cli(tiny, "--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
+    tiny.write(profile={**PROFILE, "n_train": 140, "estimators": {"mean": {"random_state": 5}}})
+    assert tiny.run("--seeds", "1", "--rows", "mean-lab", "--no-report").exit_code == 0
     third = read_rows(tiny / "res")[-1]
     assert len(read_rows(tiny / "res")) == 3
     assert third["stage_key"] not in (first["stage_key"], second["stage_key"])
@@ -171,30 +118,22 @@ def test_the_stage_key_follows_the_config(tiny):
 def test_the_profiles_skip_list_and_rows(tiny):
     """A profile's [rows] skip list leaves rows out; --rows runs exactly the rows named (a skipped
     one too, in suite order); an unknown id stops the run naming it and listing the suite's."""
-    (tiny / "profile.toml").write_text(PROFILE + '[rows]\nskip = ["mean-synthetic"]\n')
-    assert run_cli(tiny, "--seeds", "1", "--no-report").exit_code == 0
+    tiny.write(profile={**PROFILE, "rows": {"skip": ["mean-synthetic"]}})
+    assert tiny.run("--seeds", "1", "--no-report").exit_code == 0
     assert [x["row_id"] for x in read_rows(tiny / "res")] == ["mean-lab", "mean-refined"]
-    r = run_cli(tiny, "--seeds", "1", "--no-report", "--rows", "mean-refined,mean-synthetic",
+    r = tiny.run("--seeds", "1", "--no-report", "--rows", "mean-refined,mean-synthetic",
                 results="res2")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert [x["row_id"] for x in read_rows(tiny / "res2")] == ["mean-synthetic", "mean-refined"]
-    r = run_cli(tiny, "--rows", "mean-lab,nope", results="res3")
+    r = tiny.run("--rows", "mean-lab,nope", results="res3")
     assert r.exit_code == 2 and r.output.strip().count("\n") == 0
     assert "no row 'nope'" in r.output and "mean-lab, mean-synthetic, mean-refined" in r.output
     assert not (tiny / "res3").exists()
 
 
-RF_SUITE = SUITE.replace('method = "mean"', 'method = "rf"')
 # n_train = the whole lab pool: every seed trains on the same images, so seed 0 and seed 1 can
 # only differ through the estimator's own random_state
-RF_PROFILE = (
-    PROFILE.replace("n_train = 150", "n_train = 200")
-    + """
-[estimators.rf]
-n_estimators = 4
-n_jobs = 1
-"""
-)
+RF_PROFILE = {**PROFILE, "n_train": 200, "estimators": {"rf": {"n_estimators": 4, "n_jobs": 1}}}
 
 
 def _preds(res, rows):
@@ -209,14 +148,13 @@ def test_a_stochastic_row_is_seeded_and_parallel_rows_give_the_same_numbers(tiny
     """rf draws bootstrap samples and feature splits from its seed: on the same training images,
     seed 0 and seed 1 predict differently, and a second run of the same seeds, in two processes,
     predicts bit for bit what the serial run predicted."""
-    (tiny / "suite.toml").write_text(RF_SUITE)
-    (tiny / "profile.toml").write_text(RF_PROFILE)
-    assert run_cli(tiny, "--rows", "mean-lab", "--no-report").exit_code == 0
+    tiny.write([{"id": "mean-lab", "method": "rf"}], RF_PROFILE)
+    assert tiny.run("--rows", "mean-lab", "--no-report").exit_code == 0
     rows_a = read_rows(tiny / "res")
     assert {x["n_train"] for x in rows_a} == {200}  # the whole pool, for both seeds
     a = _preds(tiny / "res", rows_a)
     assert not np.array_equal(a["mean-lab", 0], a["mean-lab", 1])
-    r = run_cli(tiny, "--rows", "mean-lab", "--jobs", "2", "--no-report", results="res2")
+    r = tiny.run("--rows", "mean-lab", "--jobs", "2", "--no-report", results="res2")
     assert r.exit_code == 0, r.output
     b = _preds(tiny / "res2", read_rows(tiny / "res2"))
     assert a.keys() == b.keys()
@@ -225,7 +163,7 @@ def test_a_stochastic_row_is_seeded_and_parallel_rows_give_the_same_numbers(tiny
 
 
 def test_check_passes_then_fails_on_a_stricter_baseline(tiny):
-    assert run_cli(tiny, "--seeds", "1", "--no-report").exit_code == 0
+    assert tiny.run("--seeds", "1", "--no-report").exit_code == 0
     runner = CliRunner()
     base = tiny / "base.csv"
     r = runner.invoke(
@@ -259,7 +197,7 @@ def test_check_passes_then_fails_on_a_stricter_baseline(tiny):
 def test_real_mode_without_roots_is_one_message_listing_what_to_set(tiny, monkeypatch):
     for env in ("GAZEBENCH_MPIIGAZE", "GAZEBENCH_UNITYEYES", "GAZEBENCH_UTMULTIVIEW"):
         monkeypatch.delenv(env, raising=False)
-    r = run_cli(tiny, "--data", "real")
+    r = tiny.run("--data", "real")
     assert r.exit_code != 0 and "Traceback" not in r.output
     msg = r.output.strip()
     assert msg.count("\n") == 0
@@ -273,14 +211,14 @@ def test_real_mode_without_roots_is_one_message_listing_what_to_set(tiny, monkey
         assert needle in msg
 
 
-def test_bad_suite_files_are_refused_by_name(tmp_path):
+def test_bad_suite_files_are_refused_by_name(tiny):
     from benchmarks.pipeline.suite import load_suite
 
-    p = tmp_path / "bad.toml"
-    p.write_text(SUITE.replace('train = "real-lab"', 'train = "mpii"'))
+    p, good = tiny / "bad.toml", tiny.suite.read_text()
+    p.write_text(good.replace('train = "real-lab"', 'train = "mpii"'))
     with pytest.raises(ValueError, match=r"bad.toml: row 1 \(mean-lab\): train must be one of"):
         load_suite(str(p))
-    p.write_text(SUITE.replace('rs = "R"', 'rs = "R"\ncolour = "blue"'))
+    p.write_text(good.replace('rs = "R"', 'rs = "R"\ncolour = "blue"'))
     with pytest.raises(ValueError, match="unknown key"):
         load_suite(str(p))
     with pytest.raises(ValueError, match="unknown suite 'nope'; available: refiners, table1"):
@@ -321,33 +259,12 @@ def test_append_only_rows_survive_a_torn_line(tmp_path):
     assert json.loads((tmp_path / "rows.jsonl").read_text().splitlines()[0])["row_id"] == "a"
 
 
-CNN_SUITE = """
-[suite]
-name = "tinycnn"
-title = "tiny cnn"
-[[rows]]
-id = "cnn-refined"
-label = "CNN (refined)"
-method = "cnn"
-train = "refined"
-rs = "S"
-[[rows]]
-id = "knn-lab"
-label = "KNN (lab)"
-method = "knn"
-train = "real-lab"
-rs = "R"
-"""
-
-CNN_PROFILE = (
-    PROFILE.replace("seeds = 2", "seeds = 1")
-    + """
-[estimators.cnn]
-epochs = 1
-batch_size = 32
-width = 0.25
-"""
-)
+CNN_ROWS = [("cnn-refined", "cnn", "refined"), ("knn-lab", "knn", "real-lab", "R")]
+CNN_PROFILE = {
+    **PROFILE,
+    "seeds": 1,
+    "estimators": {"cnn": dict(epochs=1, batch_size=32, width=0.25)},
+}
 
 
 def test_device_cpu_keeps_every_torch_stage_on_cpu_when_a_gpu_is_visible(tiny, monkeypatch):
@@ -380,9 +297,8 @@ def test_device_cpu_keeps_every_torch_stage_on_cpu_when_a_gpu_is_visible(tiny, m
         return real_fit(*args, **kw)
 
     monkeypatch.setattr(refiner_fit, "fit_refined_store", fit_spy)
-    (tiny / "suite.toml").write_text(CNN_SUITE)
-    (tiny / "profile.toml").write_text(CNN_PROFILE)
-    r = run_cli(tiny, "--device", "cpu", "--precision", "fp32", "--no-report")
+    tiny.write(CNN_ROWS, CNN_PROFILE)
+    r = tiny.run("--device", "cpu", "--precision", "fp32", "--no-report")
     assert r.exit_code == 0, r.output
     assert seen == {"refiner": "cpu"}
     assert asked and set(asked) == {"cpu"}  # no stage asked for "auto"
@@ -403,5 +319,5 @@ def test_rows_record_the_device_their_estimator_used_not_the_requested_one(tiny,
         return est
 
     monkeypatch.setattr(fit_row, "create_estimator", create)
-    assert run_cli(tiny, "--seeds", "1", "--device", "cpu", "--no-report").exit_code == 0
+    assert tiny.run("--seeds", "1", "--device", "cpu", "--no-report").exit_code == 0
     assert {x["provenance"]["device"] for x in read_rows(tiny / "res")} == {"somewhere-else"}

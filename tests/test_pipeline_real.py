@@ -1,56 +1,22 @@
 """`bench run --data real` end to end on tiny datasets written in the real on-disk formats
-(the readers' own fixture writers), with the dummy estimator and the identity refiner."""
+(conftest's real_bench, from the readers' fixture writers), with the dummy estimator and the
+identity refiner."""
 
-from click.testing import CliRunner
+import pytest
 
-from benchmarks.cli import main
-from benchmarks.datasets.unityeyes_synth import write_unityeyes_folder
 from benchmarks.records.rows import read_rows
-from tests.test_mpiigaze import make_root as make_mpiigaze
-from tests.test_pipeline import SUITE
-from tests.test_utmultiview import make_root as make_utmultiview
 
-PROFILE = """
-[profile]
-name = "tiny-real"
-seeds = 1
-[train]
-n_train = 100
-[refiner]
-kind = "identity"
-"""
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
 
 def test_real_mode_converts_each_dataset_once_and_scores_on_the_evaluation_subset(
-    tmp_path, monkeypatch
+    real_bench, monkeypatch
 ):
-    mpii = make_mpiigaze(tmp_path)
-    ut = make_utmultiview(tmp_path)
-    ue = tmp_path / "UnityEyes"
-    write_unityeyes_folder(ue, 12)
-    monkeypatch.setenv("GAZEBENCH_UNITYEYES", str(ue))  # one root from the environment
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
-    args = [
-        "run",
-        str(tmp_path / "suite.toml"),
-        "--profile",
-        str(tmp_path / "profile.toml"),
-        "--data",
-        "real",
-        "--mpiigaze",
-        str(mpii),
-        "--utmultiview",
-        str(ut),
-        "--work",
-        str(tmp_path / "work"),
-        "--results",
-        str(tmp_path / "res"),
-        "--quiet",
-        "--jobs",
-        "1",
-    ]
-    r = CliRunner().invoke(main, args)
+    tmp_path = real_bench.root
+    monkeypatch.setenv("GAZEBENCH_UNITYEYES", str(real_bench.unityeyes))  # a root from the env
+    args = ["--data", "real", "--mpiigaze", str(real_bench.mpiigaze), "--utmultiview",
+            str(real_bench.utmultiview), "--jobs", "1"]  # fmt: skip
+    r = real_bench.run(*args)
     assert r.exit_code == 0, r.output
     rows = {x["row_id"]: x for x in read_rows(tmp_path / "res")}
     assert set(rows) == {"mean-lab", "mean-synthetic", "mean-refined"}
@@ -63,6 +29,6 @@ def test_real_mode_converts_each_dataset_once_and_scores_on_the_evaluation_subse
     assert md.startswith("# Table 1: gaze estimation on MPIIGaze") and "DEMO" not in md
     # a second run converts nothing again and scores nothing again
     stores = sorted(p.name for p in (tmp_path / "work" / "stores" / "real").iterdir())
-    r = CliRunner().invoke(main, args)
+    r = real_bench.run(*args)
     assert r.exit_code == 0 and len(read_rows(tmp_path / "res")) == 3
     assert sorted(p.name for p in (tmp_path / "work" / "stores" / "real").iterdir()) == stores

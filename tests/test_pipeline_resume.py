@@ -5,9 +5,7 @@ where an unbroken run ends."""
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,85 +13,31 @@ import torch
 
 from benchmarks.records.rows import read_rows
 
-REPO = Path(__file__).resolve().parent.parent
 
-SUITE = """
-[suite]
-name = "resume"
-title = "resume"
-[[rows]]
-id = "mean-refined"
-label = "Mean gaze (refined)"
-method = "mean"
-train = "refined"
-rs = "S"
-"""
-
-PROFILE = """
-[profile]
-name = "resume"
-seeds = 1
-[demo]
-n_sim = 200
-n_lab = 10
-n_wild = 200
-n_test = 50
-[train]
-n_train = 100
-[refiner]
-optimizer = "adam"
-lr = 5e-4
-refiner_width = 4
-refiner_blocks = 1
-disc_widths = [8, 8, 8, 8]
-batch_size = 8
-buffer_size = 64
-pretrain_r_steps = 5
-pretrain_d_steps = 5
-steps = 500
-checkpoint_every = 10
-sample_every = 100000
-log_every = 10
-diag_n = 50
-"""
+def resume_profile(tiny_refiner_settings) -> dict:
+    """conftest's profile_toml keywords: a tiny SimGAN of 5 + 5 + 500 steps, a checkpoint every
+    10 (long enough to be killed mid-run; the steps are milliseconds, the diagnostics' frozen
+    probe at its default 600 steps would cost far more than all of them: conftest's 20)."""
+    refiner = {**tiny_refiner_settings, "refiner_width": 4, "lr": 5e-4, "buffer_size": 64,
+               "pretrain_r_steps": 5, "pretrain_d_steps": 5, "steps": 500,
+               "checkpoint_every": 10, "sample_every": 100000, "log_every": 10, "diag_n": 20}  # fmt: skip
+    return dict(name="resume", demo=(200, 10, 200, 50), n_train=100, refiner=refiner)
 
 
-def bench(tmp, work, *, background=False):
-    args = [
-        sys.executable,
-        "-m",
-        "benchmarks.cli",
-        "run",
-        str(tmp / "suite.toml"),
-        "--profile",
-        str(tmp / "profile.toml"),
-        "--work",
-        str(work),
-        "--results",
-        str(work / "res"),
-        "--quiet",
-        "--no-report",
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+def bench(tiny, work, *, background=False):
     if background:
-        return subprocess.Popen(
-            args,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+        return tiny.popen("--no-report", work=work, results=f"{work}/res", stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    return tiny.process("--no-report", work=work, results=f"{work}/res")
 
 
 @pytest.mark.slow
-def test_sigkill_mid_refiner_then_rerun_resumes_and_matches_an_unbroken_run(tmp_path):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
+def test_sigkill_mid_refiner_then_rerun_resumes_and_matches_an_unbroken_run(
+    tmp_path, tiny_bench, tiny_refiner_settings
+):
+    tiny = tiny_bench(tmp_path, ["mean-refined"], resume_profile(tiny_refiner_settings))
     work = tmp_path / "killed"
-    proc = bench(tmp_path, work, background=True)
+    proc = bench(tiny, "killed", background=True)
     deadline = time.time() + 180
     ckpt = None
     while time.time() < deadline and proc.poll() is None:
@@ -114,7 +58,7 @@ def test_sigkill_mid_refiner_then_rerun_resumes_and_matches_an_unbroken_run(tmp_
     assert 0 < step_at_kill < 510
     assert not (work / "res" / "rows.jsonl").exists()
 
-    again = bench(tmp_path, work)
+    again = bench(tiny, "killed")
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"refiner: resuming {run_dir}" in again.stderr
     assert (run_dir / "complete.json").exists()
@@ -125,7 +69,7 @@ def test_sigkill_mid_refiner_then_rerun_resumes_and_matches_an_unbroken_run(tmp_
     assert [r["row_id"] for r in read_rows(work / "res")] == ["mean-refined"]
 
     # The resumed run ends bit-for-bit where an unbroken run ends (CPU, same threads).
-    unbroken = bench(tmp_path, tmp_path / "unbroken")
+    unbroken = bench(tiny, "unbroken")
     assert unbroken.returncode == 0, unbroken.stderr[-3000:]
     other = next((tmp_path / "unbroken" / "refiner").glob("*/checkpoint.pt"))
     assert other.parent.name == run_dir.name  # same stage key: same config and inputs
@@ -139,26 +83,9 @@ def test_sigkill_mid_refiner_then_rerun_resumes_and_matches_an_unbroken_run(tmp_
             assert torch.equal(sa[name], sb[name]), f"{key}.{name} differs after resume"
 
 
-ROW_SUITE = '[suite]\nname = "rowkill"\ntitle = "rowkill"\n' + "".join(
-    f'[[rows]]\nid = "rf-{c}"\nlabel = "RF {c}"\nmethod = "rf"\ntrain = "real-lab"\nrs = "R"\n'
-    for c in "abcd"
-)
-
-ROW_PROFILE = """
-[profile]
-name = "rowkill"
-seeds = 1
-[demo]
-n_sim = 10
-n_lab = 300
-n_wild = 10
-n_test = 60
-[train]
-n_train = 300
-[estimators.rf]
-n_estimators = 20
-n_jobs = 1
-"""
+ROWS = [(f"rf-{c}", "rf", "real-lab", "R") for c in "abcd"]
+ROW_PROFILE = dict(name="rowkill", demo=(10, 300, 10, 60), n_train=300, refiner=None,
+                   estimators={"rf": {"n_estimators": 20, "n_jobs": 1}})  # fmt: skip
 
 
 def _preds(res, row):
@@ -168,16 +95,15 @@ def _preds(res, row):
 
 @pytest.mark.slow
 def test_sigkill_between_rows_then_rerun_keeps_finished_rows_and_matches_an_unbroken_run(
-    tmp_path,
+    tmp_path, tiny_bench
 ):
     """Four rf rows of about half a second each: kill `bench run` (SIGKILL) once the first row is in
     rows.jsonl; the re-run fits only the rows that were missing (the finished ones keep their
     line and finished_at), and the rows end as an uninterrupted run's."""
-    (tmp_path / "suite.toml").write_text(ROW_SUITE)
-    (tmp_path / "profile.toml").write_text(ROW_PROFILE)
+    tiny = tiny_bench(tmp_path, ROWS, ROW_PROFILE, name="rowkill")
     work = tmp_path / "killed"
     rows_file = work / "res" / "rows.jsonl"
-    proc = bench(tmp_path, work, background=True)
+    proc = bench(tiny, "killed", background=True)
     deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
         if rows_file.is_file() and rows_file.read_text().endswith("\n"):
@@ -189,7 +115,7 @@ def test_sigkill_between_rows_then_rerun_keeps_finished_rows_and_matches_an_unbr
     assert 1 <= len(before) < 4, f"killed with {len(before)} rows written: {out[-2000:]}"
     lines_before = rows_file.read_text().splitlines()
 
-    again = bench(tmp_path, work)
+    again = bench(tiny, "killed")
     assert again.returncode == 0, again.stderr[-3000:]
     after = read_rows(work / "res")
     assert rows_file.read_text().splitlines()[: len(lines_before)] == lines_before
@@ -199,7 +125,7 @@ def test_sigkill_between_rows_then_rerun_keeps_finished_rows_and_matches_an_unbr
     assert len(rows_file.read_text().splitlines()) == 4
     assert sorted(ids) == ["rf-a", "rf-b", "rf-c", "rf-d"]
 
-    unbroken = bench(tmp_path, tmp_path / "unbroken")
+    unbroken = bench(tiny, "unbroken")
     assert unbroken.returncode == 0, unbroken.stderr[-3000:]
     ref = {r["row_id"]: r for r in read_rows(tmp_path / "unbroken" / "res")}
     assert ref.keys() == set(ids)

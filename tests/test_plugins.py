@@ -9,40 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from benchmarks.cli import main
 from benchmarks.records.rows import read_rows
 from estimators import list_estimators
 from refine.registry import list_refiners
 
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
+
 EXAMPLE = Path(__file__).parents[1] / "examples" / "gazebench-plugin-example"
 
-PROFILE = """
-[profile]
-name = "tiny"
-seeds = 1
-[demo]
-n_sim = 200
-n_lab = 100
-n_wild = 200
-n_test = 100
-[train]
-n_train = 150
-[refiner]
-kind = "identity"
-diag_n = 100
-"""
-
-
-def suite(*rows: tuple[str, str, str]) -> str:
-    text = '[suite]\nname = "plug"\ntitle = "plug-ins"\n'
-    for row_id, method, train in rows:
-        text += (
-            f'[[rows]]\nid = "{row_id}"\nlabel = "{row_id}"\nmethod = "{method}"\n'
-            f'train = "{train}"\nrs = "S"\n'
-        )
-    return text
+# conftest's profile_toml keywords
+PROFILE = dict(demo=(200, 100, 200, 100), n_train=150, refiner={"kind": "identity", "diag_n": 100})
 
 
 def install(tmp_path, monkeypatch, dist: str, entry_points: str, source: Path | None = None):
@@ -57,12 +34,9 @@ def install(tmp_path, monkeypatch, dist: str, entry_points: str, source: Path | 
         monkeypatch.syspath_prepend(str(source))
 
 
-def run(tmp_path, suite_text: str):
-    (tmp_path / "suite.toml").write_text(suite_text)
-    (tmp_path / "profile.toml").write_text(PROFILE)
-    args = ["run", str(tmp_path / "suite.toml"), "--profile", str(tmp_path / "profile.toml"),
-            "--work", str(tmp_path / "work"), "--results", str(tmp_path / "res"), "--quiet"]  # fmt: skip
-    return CliRunner().invoke(main, args)
+def run(tiny_bench, tmp_path, *rows: tuple[str, str, str]):
+    """`bench run` of rows (id, method, train) on PROFILE."""
+    return tiny_bench(tmp_path, rows, PROFILE, name="plug", title="plug-ins").run()
 
 
 def one_line_error(result) -> str:
@@ -73,7 +47,7 @@ def one_line_error(result) -> str:
     return errors[0]
 
 
-def test_the_example_plugin_runs_a_suite_by_entry_point(tmp_path, monkeypatch):
+def test_the_example_plugin_runs_a_suite_by_entry_point(tmp_path, monkeypatch, tiny_bench):
     eps = (EXAMPLE / "pyproject.toml").read_text()
     assert 'example-contrast = "gazebench_plugin_example.refiner:ContrastRefiner"' in eps
     install(tmp_path, monkeypatch, "gazebench-plugin-example", (
@@ -82,11 +56,11 @@ def test_the_example_plugin_runs_a_suite_by_entry_point(tmp_path, monkeypatch):
     ), EXAMPLE)  # fmt: skip
     assert "example-contrast" in list_refiners() and "simgan" in list_refiners()
     assert "example-ridge" in list_estimators() and "knn" in list_estimators()
-    r = run(tmp_path, suite(
+    r = run(tiny_bench, tmp_path,
         ("ridge-contrast", "example-ridge", "refined:example-contrast"),
         ("mean-contrast", "mean", "refined:example-contrast"),
         ("ridge-synthetic", "example-ridge", "synthetic"),
-    ))  # fmt: skip
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
     rows = {x["row_id"]: x for x in read_rows(tmp_path / "res")}
     assert set(rows) == {"ridge-contrast", "mean-contrast", "ridge-synthetic"}
@@ -100,14 +74,16 @@ def test_the_example_plugin_runs_a_suite_by_entry_point(tmp_path, monkeypatch):
     ).is_file()
 
 
-def test_a_plugin_that_fails_to_import_stops_only_the_run_using_it(tmp_path, monkeypatch):
+def test_a_plugin_that_fails_to_import_stops_only_the_run_using_it(
+    tmp_path, monkeypatch, tiny_bench
+):
     install(tmp_path, monkeypatch, "broken-plugin",
             "[gazebench.refiners]\nbroken = no_such_module_for_gazebench:Refiner\n")  # fmt: skip
     assert {"broken", "identity", "simgan"} <= set(list_refiners())  # listing imports nothing
-    line = one_line_error(run(tmp_path, suite(("mean-broken", "mean", "refined:broken"))))
+    line = one_line_error(run(tiny_bench, tmp_path, ("mean-broken", "mean", "refined:broken")))
     assert "plug-in refiner 'broken' (no_such_module_for_gazebench:Refiner)" in line
     assert "import failed: ModuleNotFoundError" in line
-    ok = run(tmp_path, suite(("mean-synthetic", "mean", "synthetic")))  # a run without it
+    ok = run(tiny_bench, tmp_path, ("mean-synthetic", "mean", "synthetic"))  # a run without it
     assert ok.exit_code == 0, ok.output
 
 
@@ -145,7 +121,7 @@ class WrongShapeGaze:
     ],
 )  # fmt: skip
 def test_a_plugin_with_wrong_behaviour_gives_one_line(
-    tmp_path, monkeypatch, name, target, row, expect
+    tmp_path, monkeypatch, tiny_bench, name, target, row, expect
 ):
     module = f"bad_plugin_{name}"
     (tmp_path / f"{module}.py").write_text(BAD)
@@ -153,7 +129,7 @@ def test_a_plugin_with_wrong_behaviour_gives_one_line(
     install(
         tmp_path, monkeypatch, f"bad-{name}", f"[{group}]\n{name} = {module}:{target}\n", tmp_path
     )
-    line = one_line_error(run(tmp_path, suite((f"row-{name}", *row))))
+    line = one_line_error(run(tiny_bench, tmp_path, (f"row-{name}", *row)))
     assert f"plug-in {'estimator' if 'Gaze' in target else 'refiner'} '{name}'" in line
     assert expect in line
     sys.modules.pop(module, None)

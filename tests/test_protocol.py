@@ -4,19 +4,14 @@ default protocol's rows saying which real people the refiner saw."""
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from benchmarks.cli import main
 from benchmarks.datasets.store import open_store, write_store
-from benchmarks.datasets.unityeyes_synth import write_unityeyes_folder
 from benchmarks.pipeline.people import people_of
 from benchmarks.pipeline.protocol import Fold, make_folds, merge_fold_predictions, pool_without
 from benchmarks.records.rows import read_rows, save_predictions
 from estimators.base import UserError
-from tests.test_mpiigaze import make_root as make_mpiigaze
-from tests.test_pipeline import PROFILE, SUITE
-from tests.test_pipeline_real import PROFILE as REAL_PROFILE
-from tests.test_utmultiview import make_root as make_utmultiview
+
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
 
 def _store(path, subject, names=None):
@@ -73,19 +68,15 @@ def test_pooled_predictions_hold_each_test_sample_exactly_once(tmp_path):
                                "f1.npz")], 4, tmp_path / "bad.npz")  # fmt: skip
 
 
-def _run(tmp_path, *extra):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    args = ["run", str(tmp_path / "suite.toml"), "--work", str(tmp_path / "work"), "--quiet",
-            "--jobs", "1", *extra]  # fmt: skip
-    r = CliRunner().invoke(main, args)
+def _run(bench, *extra, results="res"):
+    r = bench.run("--jobs", "1", *extra, results=results)
     assert r.exit_code == 0, r.output
     return r
 
 
-def test_strict_and_default_on_the_demo_say_what_the_refiner_saw(tmp_path):
-    (tmp_path / "profile.toml").write_text(PROFILE.replace("seeds = 2", "seeds = 1"))
-    prof = ["--profile", str(tmp_path / "profile.toml")]
-    _run(tmp_path, *prof, "--results", str(tmp_path / "res"))
+def test_strict_and_default_on_the_demo_say_what_the_refiner_saw(tmp_path, tiny_bench):
+    tiny = tiny_bench(tmp_path, profile=dict(demo=(300, 200, 200, 120), n_train=150))
+    _run(tiny)
     rows = {x["row_id"]: x for x in read_rows(tmp_path / "res")}
     ref = rows["mean-refined"]
     assert ref["protocol"] == "transductive" and ref["refiner_sees_test_people"] is False
@@ -94,7 +85,7 @@ def test_strict_and_default_on_the_demo_say_what_the_refiner_saw(tmp_path):
     assert rows["mean-lab"]["refiner_sees_test_people"] is None
     assert "Refiner saw" in (tmp_path / "res" / "table1.md").read_text()
 
-    _run(tmp_path, *prof, "--protocol", "strict", "--folds", "3", "--results", str(tmp_path / "s"))
+    _run(tiny, "--protocol", "strict", "--folds", "3", results="s")
     rows = {x["row_id"]: x for x in read_rows(tmp_path / "s")}
     ref = rows["mean-refined"]
     assert {x["protocol"] for x in rows.values()} == {"strict"}
@@ -104,17 +95,14 @@ def test_strict_and_default_on_the_demo_say_what_the_refiner_saw(tmp_path):
     assert "Protocol: strict" in (tmp_path / "s" / "table1.md").read_text()
 
 
-def test_strict_on_the_real_format_fixtures_keeps_test_people_out_of_each_fold(tmp_path):
-    mpii, ut = make_mpiigaze(tmp_path), make_utmultiview(tmp_path)
-    ue = tmp_path / "UnityEyes"
-    write_unityeyes_folder(ue, 12)
-    (tmp_path / "profile.toml").write_text(REAL_PROFILE)
-    real = ["--profile", str(tmp_path / "profile.toml"), "--data", "real", "--mpiigaze",
-            str(mpii), "--utmultiview", str(ut), "--unityeyes", str(ue)]  # fmt: skip
-    _run(tmp_path, *real, "--results", str(tmp_path / "res"))
+def test_strict_on_the_real_format_fixtures_keeps_test_people_out_of_each_fold(real_bench):
+    tmp_path = real_bench.root
+    real = ["--data", "real", "--mpiigaze", str(real_bench.mpiigaze), "--utmultiview",
+            str(real_bench.utmultiview), "--unityeyes", str(real_bench.unityeyes)]  # fmt: skip
+    _run(real_bench, *real)
     ref = {x["row_id"]: x for x in read_rows(tmp_path / "res")}["mean-refined"]
     assert ref["refiner_sees_test_people"] is True  # transductive: all of MPIIGaze, as the paper
-    _run(tmp_path, *real, "--protocol", "strict", "--folds", "2", "--results", str(tmp_path / "s"))
+    _run(real_bench, *real, "--protocol", "strict", "--folds", "2", results="s")
     rows = {x["row_id"]: x for x in read_rows(tmp_path / "s")}
     ref = rows["mean-refined"]
     assert ref["protocol"] == "strict" and ref["refiner_sees_test_people"] is False

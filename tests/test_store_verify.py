@@ -1,55 +1,20 @@
 """Stores verified on reuse (benchmarks/datasets/verify.py): a store whose files changed in place
 keeps its key and manifest checksum, so every reuse re-checks its fingerprint and refuses it."""
 
+import functools
 import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from benchmarks.cli import main
 from benchmarks.datasets.store import StoreError, open_store, reuse_store, verify_store, write_store
 from benchmarks.datasets.verify import SAMPLE_ROWS, sample_rows
 from benchmarks.records.rows import read_rows
 
-SUITE = """
-[suite]
-name = "verify"
-title = "verify"
-[[rows]]
-id = "mean-synthetic"
-label = "Mean gaze (synthetic)"
-method = "mean"
-train = "synthetic"
-rs = "S"
-[[rows]]
-id = "mean-refined"
-label = "Mean gaze (refined)"
-method = "mean"
-train = "refined"
-rs = "S"
-"""
+pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
-PROFILE = """
-[profile]
-name = "verify"
-seeds = 1
-[demo]
-n_sim = 200
-n_lab = 20
-n_wild = 60
-n_test = 40
-[train]
-n_train = 100
-[refiner]
-kind = "identity"
-"""
-
-
-def run(tmp):
-    args = ["run", str(tmp / "suite.toml"), "--profile", str(tmp / "profile.toml")]
-    args += ["--work", str(tmp / "work"), "--results", str(tmp / "res")]
-    return CliRunner().invoke(main, [*args, "--quiet", "--no-report", "--no-audit"])
+# conftest's profile_toml: 200 synthetic rows, so the damage below hits rows 100-199 or row 137
+PROFILE = dict(name="verify", demo=(200, 20, 60, 40), n_train=100)
 
 
 def _writable(path, field):
@@ -57,10 +22,10 @@ def _writable(path, field):
 
 
 @pytest.mark.parametrize("damage", ["zero half the images", "one label"])
-def test_a_store_changed_in_place_is_refused_on_reuse_in_one_line(tmp_path, damage):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
-    assert run(tmp_path).exit_code == 0
+def test_a_store_changed_in_place_is_refused_on_reuse_in_one_line(tmp_path, tiny_bench, damage):
+    tiny = tiny_bench(tmp_path, ["mean-synthetic", "mean-refined"], PROFILE, name="verify")
+    run = functools.partial(tiny.run, "--no-report", "--no-audit")
+    assert run().exit_code == 0
     (synthetic,) = (tmp_path / "work" / "stores" / "demo").glob("synthetic-*")
     checksum = open_store(synthetic).checksum
     if damage == "one label":
@@ -71,7 +36,7 @@ def test_a_store_changed_in_place_is_refused_on_reuse_in_one_line(tmp_path, dama
     field.flush()
     del field
     assert open_store(synthetic).checksum == checksum  # same key, same manifest: only the files
-    r = run(tmp_path)  # every cell is cached: the stores are verified all the same
+    r = run()  # every cell is cached: the stores are verified all the same
     assert r.exit_code == 2, r.output
     error = r.output.strip().splitlines()[-1]
     assert error.startswith(f"Error: {synthetic}: its files changed since it was written")

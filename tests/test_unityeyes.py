@@ -236,38 +236,15 @@ def test_cli_prepare_and_show(tmp_path):
     make_folder(src, 3, size=(320, 240))
     (src / "9.json").write_text("{")
     (src / "9.jpg").write_bytes(b"not a jpeg")
-    r = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "prepare",
-            "unityeyes",
-            "--root",
-            str(src),
-            "--out",
-            str(tmp_path / "o"),
-            "--jobs",
-            "1",
-        ],
-    )
+    prepare = ["data", "prepare", "unityeyes", "--root"]
+    r = CliRunner().invoke(main, [*prepare, str(src), "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert r.exit_code == 0, r.output
     assert "3 images (unityeyes); 1 skipped, listed in" in r.output
     assert "o.skipped.txt" in r.output
     r = CliRunner().invoke(main, ["data", "show", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "o" / "preview.png").stat().st_size > 5000
-    r = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "prepare",
-            "unityeyes",
-            "--root",
-            str(tmp_path / "x"),
-            "--out",
-            str(tmp_path / "o2"),
-        ],
-    )
+    r = CliRunner().invoke(main, [*prepare, str(tmp_path / "x"), "--out", str(tmp_path / "o2")])
     assert r.exit_code != 0 and "Traceback" not in r.output
     assert r.output.strip() == f"Error: {tmp_path / 'x'}: UnityEyes folder not found"
 

@@ -1,9 +1,7 @@
 """UT Multiview reader on a tiny dataset in the real layout: sNN/{synth,test}/NNN_{left,right}.csv
-(9 comma-separated columns) + .zip of 36x60 %08d.bmp in namelist order."""
+(9 comma-separated columns) + .zip of 36x60 %08d.bmp in namelist order (the writer: conftest's
+``utmultiview_files``, shared with the real-data pipeline tests)."""
 
-import zipfile
-
-import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -13,41 +11,10 @@ from benchmarks.datasets.store import StoreError
 from benchmarks.datasets.utmultiview import prepare_utmultiview
 
 D = np.radians
-GAZE = [-np.sin(D(30)), 0.0, -np.cos(D(30))]  # yaw +30 deg
-HEAD = [0.0, D(20), 0.0]  # head yaw +20 deg
-TRANSLATION = [10.0, -5.0, 600.0]
 
 
-def patch(value):
-    """A 36x60 patch: a left-to-right ramp with ``value`` at [0, 0] to identify it."""
-    img = np.tile(np.linspace(0, 200, 60).astype(np.uint8), (36, 1))
-    img[0, 0] = value
-    return img
-
-
-def write_pair(folder, target, side, values, csv_lines=None, shape=(36, 60)):
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"{target:03d}_{side}"
-    lines = csv_lines or [",".join(f"{v:.6f}" for v in GAZE + HEAD + TRANSLATION)] * len(values)
-    stem.with_suffix(".csv").write_text("\n".join(lines) + "\n")
-    with zipfile.ZipFile(stem.with_suffix(".zip"), "w") as zf:
-        for k, v in enumerate(values):
-            img = patch(v) if shape == (36, 60) else np.zeros(shape, np.uint8)
-            zf.writestr(f"{k:08d}.bmp", cv2.imencode(".bmp", img)[1].tobytes())
-
-
-def make_root(tmp_path):
-    root = tmp_path / "UTMultiview"
-    for person, base in (("s00", 0), ("s07", 100)):
-        write_pair(root / person / "test", 0, "left", [base + 1, base + 2])
-        write_pair(root / person / "test", 0, "right", [base + 3, base + 4])
-        write_pair(root / person / "synth", 0, "left", [base + 11, base + 12, base + 13])
-        write_pair(root / person / "synth", 0, "right", [base + 14, base + 15, base + 16])
-    return root
-
-
-def test_both_parts_both_eyes(tmp_path):
-    s = prepare_utmultiview(make_root(tmp_path), tmp_path / "out", progress=False)
+def test_both_parts_both_eyes(tmp_path, utmultiview_files):
+    s = prepare_utmultiview(utmultiview_files.root(tmp_path), tmp_path / "out", progress=False)
     assert len(s) == 2 * (6 + 4) and s.source == "utmultiview:synth+test"
     # Order: person, then part (synth, test), then target, left before right.
     ids = [s.images[k, 0, 0] if s.eye[k] == 0 else s.images[k, 0, 59] for k in range(len(s))]
@@ -65,8 +32,8 @@ def test_both_parts_both_eyes(tmp_path):
     assert s.manifest["subject_names"] == {"0": "s00", "7": "s07"}
 
 
-def test_one_part_without_mirroring(tmp_path):
-    root = make_root(tmp_path)
+def test_one_part_without_mirroring(tmp_path, utmultiview_files):
+    root = utmultiview_files.root(tmp_path)
     s = prepare_utmultiview(
         root, tmp_path / "o", parts=["test"], mirror_right=False, progress=False
     )
@@ -85,20 +52,22 @@ def test_one_part_without_mirroring(tmp_path):
         prepare_utmultiview(root, tmp_path / "o3", parts=["raw"], progress=False)
 
 
-def test_bad_files_are_skipped_and_listed(tmp_path):
-    root = make_root(tmp_path)
+def test_bad_files_are_skipped_and_listed(tmp_path, utmultiview_files):
+    root = utmultiview_files.root(tmp_path)
     t = root / "s00" / "test"
-    row = ",".join(f"{v:.6f}" for v in GAZE + HEAD + TRANSLATION)
-    write_pair(
+    row = utmultiview_files.csv_row
+    utmultiview_files.write_pair(
         t,
         1,
         "left",
         [50, 51, 52],
         csv_lines=[row, "1,2,3,4,5,6,7,8", "nan," + row.split(",", 1)[1]],
     )
-    write_pair(t, 2, "left", [60, 61], csv_lines=[row])  # 2 images, 1 line
-    write_pair(t, 3, "left", [70], shape=(36, 59))
-    write_pair(t, 4, "left", [80, 81], csv_lines=[row + ",", row + ","])  # trailing comma: fine
+    utmultiview_files.write_pair(t, 2, "left", [60, 61], csv_lines=[row])  # 2 images, 1 line
+    utmultiview_files.write_pair(t, 3, "left", [70], shape=(36, 59))
+    utmultiview_files.write_pair(
+        t, 4, "left", [80, 81], csv_lines=[row + ",", row + ","]
+    )  # trailing comma: fine
     (t / "005_left.csv").write_text(row + "\n")  # a csv without its zip
     s = prepare_utmultiview(root, tmp_path / "out", parts=["test"], progress=False)
     assert len(s) == 8 + 1 + 2
@@ -122,8 +91,8 @@ def test_unusable_roots_name_the_folder(tmp_path):
         prepare_utmultiview(tmp_path / "nodata", tmp_path / "o", parts=["test"], progress=False)
 
 
-def test_cli_prepare_and_show(tmp_path):
-    root = make_root(tmp_path)
+def test_cli_prepare_and_show(tmp_path, utmultiview_files):
+    root = utmultiview_files.root(tmp_path)
     out = tmp_path / "ut"
     args = ["data", "prepare", "utmultiview", "--root", str(root), "--out", str(out)]
     r = CliRunner().invoke(main, [*args, "--parts", "test", "--no-mirror-right"])
@@ -136,10 +105,10 @@ def test_cli_prepare_and_show(tmp_path):
     assert r.output.strip().count("\n") == 0
 
 
-def test_killed_run_resumes_per_person_and_part(tmp_path, monkeypatch):
+def test_killed_run_resumes_per_person_and_part(tmp_path, monkeypatch, utmultiview_files):
     import benchmarks.datasets.utmultiview as ut
 
-    root = make_root(tmp_path)
+    root = utmultiview_files.root(tmp_path)
     ref = prepare_utmultiview(root, tmp_path / "ref", progress=False)
     real, calls = ut.read_part, []
 

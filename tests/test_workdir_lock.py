@@ -4,90 +4,42 @@ then reuses its finished stores and refiner; both end with exactly the rows of o
 import fcntl
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from benchmarks.cli import main
 from benchmarks.pipeline.lock import dir_lock
 from benchmarks.records.rows import read_rows
 from benchmarks.reporting.check import same_rows
 
-REPO = Path(__file__).resolve().parent.parent
-
-SUITE = """
-[suite]
-name = "lock"
-title = "lock"
-[[rows]]
-id = "mean-lab"
-label = "Mean gaze (lab)"
-method = "mean"
-train = "real-lab"
-rs = "R"
-[[rows]]
-id = "mean-refined"
-label = "Mean gaze (refined)"
-method = "mean"
-train = "refined"
-rs = "S"
-"""
-
-# a tiny SimGAN: a real refiner run directory with a losses.csv both runs would write
-PROFILE = """
-[profile]
-name = "lock"
-seeds = 1
-[demo]
-n_sim = 120
-n_lab = 60
-n_wild = 120
-n_test = 40
-[train]
-n_train = 50
-[refiner]
-preset = "smoke"
-refiner_width = 4
-disc_widths = [8, 8, 8, 8]
-batch_size = 8
-buffer_size = 32
-pretrain_r_steps = 2
-pretrain_d_steps = 2
-steps = 6
-checkpoint_every = 3
-sample_every = 100
-log_every = 1
-diag_n = 20
-"""
+# a tiny SimGAN (conftest's tiny refiner, 2 + 2 + 6 steps): a real refiner run directory with
+# a losses.csv both runs would write
+ROWS = ["mean-lab", "mean-refined"]
 
 
-def bench(tmp, work, results, log):
+def profile(tiny_refiner_settings) -> dict:
+    """conftest's profile_toml keywords."""
+    refiner = {**tiny_refiner_settings, "steps": 6, "checkpoint_every": 3, "diag_n": 20}
+    return dict(name="lock", demo=(120, 60, 120, 40), n_train=50, refiner=refiner)
+
+
+def bench(tiny, work, results, log):
     """A `bench run` in the background, its output going to the file ``log``."""
-    args = [sys.executable, "-m", "benchmarks.cli", "run", str(tmp / "suite.toml")]
-    args += ["--profile", str(tmp / "profile.toml"), "--work", str(work)]
-    args += ["--results", str(results), "--quiet", "--no-report", "--no-audit", "--threads", "1"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     with open(log, "w") as out:
-        return subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return tiny.popen("--no-report", "--no-audit", "--threads", "1", work=work,
+                          results=results, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
 
 
 @pytest.mark.slow
-def test_two_runs_on_one_work_dir_end_as_one_run(tmp_path):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
+def test_two_runs_on_one_work_dir_end_as_one_run(tmp_path, tiny_bench, tiny_refiner_settings):
+    tiny = tiny_bench(tmp_path, ROWS, profile(tiny_refiner_settings), name="lock")
     work = tmp_path / "work"
     work.mkdir()
     # hold the lock here until both runs are queued on it, so they really overlap
     fd = os.open(work / ".lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     logs = [tmp_path / f"run{i}.log" for i in (1, 2)]
-    procs = [
-        bench(tmp_path, work, tmp_path / f"res{i}", log)
-        for i, log in zip((1, 2), logs, strict=True)
-    ]
+    procs = [bench(tiny, "work", f"res{i}", log) for i, log in zip((1, 2), logs, strict=True)]
     deadline = time.time() + 120
     while time.time() < deadline and not all("waiting for it" in x.read_text() for x in logs):
         time.sleep(0.2)
@@ -105,25 +57,24 @@ def test_two_runs_on_one_work_dir_end_as_one_run(tmp_path):
     losses = (run_dirs[0] / "losses.csv").read_text().splitlines()[1:]
     steps = [int(line.split(",")[0]) for line in losses]
     assert steps == list(range(1, 11))  # every step once (2 + 2 + 6), not once per run
-    alone = bench(tmp_path, tmp_path / "alone", tmp_path / "res-alone", tmp_path / "alone.log")
+    alone = bench(tiny, "alone", "res-alone", tmp_path / "alone.log")
     assert alone.wait(timeout=600) == 0, (tmp_path / "alone.log").read_text()[-3000:]
     for i in (1, 2):
         assert len(read_rows(tmp_path / f"res{i}")) == 2
         assert same_rows(tmp_path / f"res{i}", tmp_path / "res-alone") == []
 
 
-def test_a_busy_dir_stops_with_one_line_under_no_wait_and_the_lock_is_reentrant(tmp_path):
-    (tmp_path / "suite.toml").write_text(SUITE)
-    (tmp_path / "profile.toml").write_text(PROFILE)
+def test_a_busy_dir_stops_with_one_line_under_no_wait_and_the_lock_is_reentrant(
+    tmp_path, tiny_bench, tiny_refiner_settings
+):
+    tiny = tiny_bench(tmp_path, ROWS, profile(tiny_refiner_settings), name="lock")
     work = tmp_path / "work"
-    args = ["run", str(tmp_path / "suite.toml"), "--profile", str(tmp_path / "profile.toml")]
-    args += ["--work", str(work), "--results", str(tmp_path / "res"), "--no-wait", "--quiet"]
     work.mkdir()
     fd = os.open(work / ".lock", os.O_RDWR | os.O_CREAT)
     os.write(fd, b'{"pid": 4242, "host": "h", "since": "t", "command": "bench run x"}')
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        r = CliRunner().invoke(main, args)
+        r = tiny.run("--no-wait")
     finally:
         os.close(fd)
     error = r.output.strip().splitlines()[-1]  # after the plan's one line
