@@ -24,6 +24,30 @@ from refine.networks import make_refiner
 from torchkit.device import autocast, resolve_device, use_bf16
 
 
+def row_noise(rows: range, channels: int, hw: tuple[int, int], seed: int) -> torch.Tensor:
+    """(len(rows), channels, H, W) float32 N(0, 1): each row's draw depends on (seed, row) only,
+    so a refined store is the same whatever the batch size or the row a resumed write starts at."""
+    out = torch.empty((len(rows), channels, *hw))
+    for i, row in enumerate(rows):
+        g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(row))
+        out[i] = torch.randn((channels, *hw), generator=g)
+    return out
+
+
+def _noise_for(refiner: torch.nn.Module, start: int, x: torch.Tensor) -> dict:
+    """The random inputs of a refiner that takes them (none for the paper's R(x)), drawn per row
+    so that a store is reproducible: noise channels, and the global light's draw."""
+    rows = range(start, start + x.shape[0])
+    seed = getattr(refiner, "noise_seed", 0)
+    out = {}
+    if k := getattr(refiner, "noise_channels", 0):
+        out["noise"] = row_noise(rows, k, tuple(x.shape[2:]), seed).to(x.device, x.dtype)
+    if k := getattr(refiner, "light_dims", 0):
+        z = row_noise(rows, k, (1, 1), seed + 7_777_777)[:, :, 0, 0]
+        out["light_z"] = z.to(x.device, x.dtype)
+    return out
+
+
 def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
     """The trained R of a run (refiner.pt, else the latest checkpoint) in eval mode on device.
 
@@ -49,6 +73,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
     refiner.load_state_dict(state)
     refiner.config_hash = config.config_hash()
     refiner.precision = config.precision  # iter_refined applies it as it was trained
+    refiner.noise_seed = config.seed  # a noise-input R's draws when refining a store
     device = resolve_device(device)
     fmt = torch.channels_last if use_bf16(device, config.precision) else torch.contiguous_format
     return refiner.to(device, memory_format=fmt).eval()
@@ -87,7 +112,7 @@ def iter_refined(
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device, bf16):
-            r = refiner(x).float()
+            r = refiner(x, **_noise_for(refiner, s, x)).float()
         y = x_full + resize(r - x, hw_out)
         g = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)[:, 0]
         yield s, g.cpu().numpy()

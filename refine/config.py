@@ -42,6 +42,8 @@ _WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
     "loss_reduction": "mean",
     "gaze_consistency": 0.0,
     "gaze_consistency_steps": 600,
+    "refiner_noise": 0,
+    "refiner_light": 0,
 }
 # Fields added after every cache key was renewed (when every pipeline stage's key moved to one
 # key function): a config.json without them was written before they existed and means their
@@ -68,6 +70,12 @@ class RefinerConfig:
     refiner_blocks: int = 4
     refiner_padding: str = "zeros"  # "zeros" (Keras 'same', the reimplementations) | "replicate"
     refiner_residual: bool = False  # departure: R(x) = x + tanh(.), starting at the identity
+    # departure: extra N(0, 1) input channels, R(x, z): a clean render holds no randomness that a
+    # deterministic R could turn into sensor noise or texture; 0 = the paper's R(x)
+    refiner_noise: int = 0
+    # departure: a per-image random global illumination (gain, linear gradient) after R, learnt
+    # adversarially from a refiner_light-dim draw (refine.networks.GlobalLight); 0 = off
+    refiner_light: int = 0
     disc_widths: tuple[int, int, int, int] = (96, 64, 32, 32)
     input_hw: tuple[int, int] = (35, 55)
     # -- run
@@ -106,7 +114,13 @@ class RefinerConfig:
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         at_least_1 = ("buffer_size", "kg", "kd", "steps", "batch_size", "refiner_width")
         at_least_1 += ("checkpoint_every", "sample_every", "log_every", "diag_n", "probe_steps")
-        at_least_0 = ("pretrain_r_steps", "pretrain_d_steps", "refiner_blocks")
+        at_least_0 = (
+            "pretrain_r_steps",
+            "pretrain_d_steps",
+            "refiner_blocks",
+            "refiner_noise",
+            "refiner_light",
+        )
         bad = [n for n in at_least_1 if int(getattr(self, n)) < 1]
         bad += [n for n in at_least_0 if int(getattr(self, n)) < 0]
         if bad:
