@@ -66,6 +66,20 @@ def test_rows_all_under_the_paper_profile_is_the_whole_suite():
     assert len(load_suite("table1").row_ids) > len(PAPER_ROWS)  # there are extra rows to miss
 
 
+def test_ci_smoke_rows_all_are_the_committed_baselines_rows():
+    """.ci/run runs the smoke table with --rows all and checks it against demo-smoke.csv: that
+    selection must be the baseline's rows, or `bench check` reports one missing."""
+    import csv
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with open(root / "results/baselines/demo-smoke.csv", newline="") as f:
+        baseline = [r["row_id"] for r in csv.DictReader(f)]
+    assert _selected("smoke", ["all"]) == baseline
+    ci = (root / ".ci/run").read_text()
+    assert ci.count("bench run table1 --profile smoke --rows all") == 2  # serial and dask
+
+
 def test_stability_still_gets_its_rows():
     from benchmarks.commands.stability import ROWS
 
