@@ -29,7 +29,7 @@ stamp cuda-tests "$t" "$rc"
 echo "== smoke table on CUDA"
 t=$SECONDS
 rc=0
-timeout 120 bench run table1 --profile smoke --device cuda --quiet --no-report \
+timeout 120 bench run table1 --profile smoke --rows all --device cuda --quiet --no-report \
   --work "$tmp/work" --results "$tmp/smoke" || rc=$?
 stamp smoke-cuda "$t" "$rc"
 t=$SECONDS
