@@ -65,7 +65,7 @@ class RefinerConfig:
     optimizer: str = "sgd"  # "sgd" (plain, the paper's) or "adam" (betas 0.5, 0.999)
     lr: float = 0.001
     # >0: clip R's and D's gradients to this total L2 norm before each update (open: the paper
-    # has none; carpedm20's reimplementation clips at 50 with summed losses); 0 = off
+    # has none; carpedm20's reimplementation clips each tensor's gradient at 50, summed losses)
     grad_clip_norm: float = 0.0
     # -- networks (paper: refiner 64 wide, 4 ResNet blocks; D 96, 64, 32, 32)
     refiner_width: int = 64
