@@ -44,6 +44,7 @@ _WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
     "gaze_consistency_steps": 600,
     "refiner_noise": 0,
     "refiner_light": 0,
+    "grad_clip_norm": 0.0,
 }
 # Fields added after every cache key was renewed (when every pipeline stage's key moved to one
 # key function): a config.json without them was written before they existed and means their
@@ -65,6 +66,9 @@ class RefinerConfig:
     batch_size: int = 512
     optimizer: str = "sgd"  # "sgd" (plain, the paper's) or "adam" (betas 0.5, 0.999)
     lr: float = 0.001
+    # >0: clip R's and D's gradients to this total L2 norm before each update (open: the paper
+    # has none; carpedm20's reimplementation clips each tensor's gradient at 50, summed losses)
+    grad_clip_norm: float = 0.0
     # -- networks (paper: refiner 64 wide, 4 ResNet blocks; D 96, 64, 32, 32)
     refiner_width: int = 64
     refiner_blocks: int = 4
@@ -163,6 +167,10 @@ class RefinerConfig:
         if self.gaze_consistency < 0 or self.gaze_consistency_steps < 1:
             raise UserError(
                 "refiner config: gaze_consistency must be >= 0 and gaze_consistency_steps >= 1"
+            )
+        if self.grad_clip_norm < 0:
+            raise UserError(
+                f"refiner config: grad_clip_norm must be >= 0 (0 = off), got {self.grad_clip_norm}"
             )
         if self.lr <= 0 or self.lambda_reg < 0:
             raise UserError("refiner config: lr must be > 0 and lambda_reg >= 0")

@@ -57,6 +57,7 @@ class Loop:
     r_images: int = 0  # refiner training images seen by this process (for images_per_s)
     t0: float = field(default_factory=time.perf_counter)
     bar: Any = None  # a tqdm bar or None
+    on_score: Any = None  # called with each snapshot's score row as it is logged, or None
     grid_rows: tuple[np.ndarray, np.ndarray] = field(init=False)  # the sample grids' rows
 
     def __post_init__(self) -> None:
@@ -155,6 +156,8 @@ class Loop:
         net = t.R_final
         score = score_snapshot(net, self.sel, t.device, t.bf16, cfg.seed)
         t.scores.append({"step": self.step, **score})
+        if self.on_score is not None:
+            self.on_score(t.scores[-1])
         best = t.best["score"] if t.best else None
         if better(score, best, cfg.select_max_label_ratio):
             weights = {k: v.detach().clone().cpu() for k, v in net.state_dict().items()}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,15 @@ def train_refiner(
     progress: bool = True,
     synthetic_gaze_pitchyaw_rad: np.ndarray | None = None,
     synthetic_head_pitchyaw_rad: np.ndarray | None = None,
+    on_score: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train a SimGAN refiner on (N, H, W) uint8 ``synthetic`` and unlabeled ``real`` images.
 
     Arrays may be memory maps: only sampled batches are read. The optional synthetic labels
-    (N, 2) float32 radians enable the gaze part of the diagnostics. Returns the summary (also in
+    (N, 2) float32 radians enable the gaze part of the diagnostics. ``on_score``, when given, is
+    called with each snapshot's score row ({'step', 'realism_acc', ...}; select_every > 0) as
+    soon as it is logged, so a caller can keep the trajectory of a run that is killed later.
+    Returns the summary (also in
     run_dir/complete.json): steps, final_losses, wall_s, images_per_s, diagnostics path.
     Raises UserError for bad input or a non-empty run_dir without ``resume``, and
     RefinerDiverged when a loss goes NaN/inf or above ``config.max_loss``.
@@ -110,6 +115,7 @@ def train_refiner(
             probe_steps=config.probe_steps,
         )  # fmt: skip
     loop.bar = _progress_bar(config.total_steps, loop.step, progress)
+    loop.on_score = on_score
     try:
         loop.run()
     finally:

@@ -75,6 +75,12 @@ class Trainer:
             return torch.optim.Adam(net.parameters(), lr=self.cfg.lr, betas=(0.5, 0.999))
         return torch.optim.SGD(net.parameters(), lr=self.cfg.lr)
 
+    def clip(self, net: torch.nn.Module) -> None:
+        """Clip ``net``'s gradients to a total L2 norm of grad_clip_norm (0: leave them). bf16
+        autocast needs no GradScaler, so the gradients are already in their true scale here."""
+        if self.cfg.grad_clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), self.cfg.grad_clip_norm)
+
     def autocast(self):
         from torchkit.device import autocast
 
@@ -131,6 +137,7 @@ class Trainer:
             loss = loss + self.cfg.gaze_consistency * gaze
         self.opt_r.zero_grad(set_to_none=True)
         loss.backward()
+        self.clip(self.R)
         self.opt_r.step()
         self.update_ema(pretrain)
         self.D.requires_grad_(True)
@@ -166,6 +173,7 @@ class Trainer:
             loss = loss_real + loss_ref
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
+        self.clip(self.D)
         self.opt_d.step()
         return {
             "loss_d": float(loss.detach()),

@@ -131,6 +131,26 @@ def test_the_profiles_skip_list_and_rows(tiny):
     assert not (tiny / "res3").exists()
 
 
+def test_extra_rows_run_with_rows_all_and_either_report_is_written(tiny):
+    """A default run fits the suite's own rows, not one marked extra, and its report is written
+    without it; --rows all (the same results: only the extra row is new) adds it, marked extra
+    in the report."""
+    extra = {"id": "mean-extra", "label": "Mean gaze (extra)", "method": "mean",
+             "train": "real-lab", "rs": "R", "extra": True}  # fmt: skip
+    tiny.write([*("mean-lab", "mean-synthetic", "mean-refined"), extra])
+    r = tiny.run("--seeds", "1")
+    assert r.exit_code == 0, r.output
+    assert [x["row_id"] for x in read_rows(tiny / "res")] == [
+        "mean-lab", "mean-synthetic", "mean-refined"
+    ]  # fmt: skip
+    report = (tiny / "res" / "table1.md").read_text()
+    assert "Mean gaze (refined)" in report and "Mean gaze (extra)" not in report
+    r = tiny.run("--seeds", "1", "--rows", "all")
+    assert r.exit_code == 0, r.output
+    assert [x["row_id"] for x in read_rows(tiny / "res")][3:] == ["mean-extra"]
+    assert "Mean gaze (extra) *(extra)*" in (tiny / "res" / "table1.md").read_text()
+
+
 # n_train = the whole lab pool: every seed trains on the same images, so seed 0 and seed 1 can
 # only differ through the estimator's own random_state
 RF_PROFILE = {**PROFILE, "n_train": 200, "estimators": {"rf": {"n_estimators": 4, "n_jobs": 1}}}

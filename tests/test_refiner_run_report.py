@@ -42,7 +42,22 @@ def test_report_states_settings_losses_and_verdict(tmp_path):
     assert "ratio 1.050" in text and "— kept" in text
     # 8 evenly spaced rows of the 20 logged, first and last included
     assert "| 1 | 0.1 |" in text and "| 20 | 2.0 |" in text
-    assert text.count("\n| ") - text.count("| setting") == 8 + 1 + 14  # losses + header + settings
+    assert "| grad_clip_norm | 0.0 |" in text  # off, the paper's
+    assert text.count("\n| ") - text.count("| setting") == 8 + 1 + 15  # losses + header + settings
+    assert "During training" not in text  # no snapshot scores in this run
+
+
+def test_snapshot_scores_show_the_gap_closed_when_the_run_logged_it(tmp_path):
+    run = _fake_run(tmp_path / "r", 10.0, 0.1)
+    scores = [
+        {"step": 200, "realism_acc": 0.9, "realism_gap_closed": 0.2, "label_ratio": 1.01,
+         "abs_diff_grey": 3.0},
+        {"step": 300, "realism_acc": 0.8, "label_ratio": 1.2, "abs_diff_grey": 5.0},  # older run
+    ]  # fmt: skip
+    (run / "selection.json").write_text(json.dumps({"selected_step": 200, "scores": scores}))
+    text = refiner_run_markdown(run)
+    assert "| 200 | 0.900 | 20.0 % | 1.010 | 3.0 |" in text
+    assert "| 300 | 0.800 | – | 1.200 | 5.0 |" in text and "Kept: step 200." in text
 
 
 def test_verdict_flags_lost_labels_and_an_open_gap(tmp_path):

@@ -139,16 +139,20 @@ def test_ema_and_selection_pick_a_scored_snapshot_and_resume_identically(tmp_pat
         ema_decay=0.9, select_every=2, select_n=32, holdout_real_fraction=0.25, probe_steps=20,
     )  # fmt: skip
 
-    def train(run_dir, config, resume=False):
+    def train(run_dir, config, resume=False, on_score=None):
         return train_refiner(
             sim["images"], wild["images"], config, run_dir, resume=resume, progress=False,
             synthetic_gaze_pitchyaw_rad=sim["gaze_pitchyaw_rad"],
-            synthetic_head_pitchyaw_rad=sim["head_pitchyaw_rad"],
+            synthetic_head_pitchyaw_rad=sim["head_pitchyaw_rad"], on_score=on_score,
         )  # fmt: skip
 
-    summary = train(tmp_path / "a", cfg)
+    streamed = []
+    summary = train(tmp_path / "a", cfg, on_score=streamed.append)
     sel = json.loads((tmp_path / "a" / "selection.json").read_text())
     assert [s["step"] for s in sel["scores"]] == [6, 8, 10]  # every 2 adversarial steps
+    assert streamed == sel["scores"]  # each row handed out as it was logged
+    for s in sel["scores"]:  # the gap closed against the same classifiers on x
+        assert s["realism_gap_closed"] <= 1.0 and np.isfinite(s["label_ratio"])
     assert sel["selected_step"] in (6, 8, 10) and summary["weights"] == "selected"
     assert summary["numerics"]["torch_threads"] == 1
     # a run killed after its step-8 checkpoint resumes to the same selected weights

@@ -126,7 +126,12 @@ from benchmarks.commands.common import (
     type=click.IntRange(2),
     help="--protocol strict: person-disjoint folds of the test people.",
 )
-@click.option("--rows", help="Comma-separated row ids to run (default: the profile's rows).")
+@click.option(
+    "--rows",
+    help="Comma-separated row ids to run, or 'all' [default: the suite's own rows, not those "
+    "marked extra, less the profile's [rows] skip]. 'all' adds the extra rows, still less the "
+    "skip list; a row named by id always runs ('all,ID' adds a skipped one).",
+)
 @click.option(
     "--report/--no-report", default=True, show_default=True, help="Write the report after."
 )

@@ -62,13 +62,41 @@ class RunOptions:
     command: str | None = None  # the command line, recorded in every row's provenance
 
 
+ALL_ROWS = "all"  # `--rows all`: every row of the suite, extra ones too
+
+
 def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> list[SuiteRow]:
-    if only:
-        for row_id in only:
-            suite.row(row_id)  # raises naming the unknown id
-        return [r for r in suite.rows if r.id in only]
+    """The rows a run fits, in suite order. By default (``only`` empty) the suite's own rows:
+    those not marked ``extra``, less the profile's ``[rows] skip``. ``only`` lists row ids and/or
+    ``"all"``: "all" is every row, extra ones too, still less the skip list (a profile skips a
+    row for its cost); a row named by its id always runs, extra or skipped. So ``--rows all``
+    keeps a profile's skip and ``--rows all,ID`` adds a skipped row back."""
+    only = list(only or [])
+    named = [i for i in only if i != ALL_ROWS]
+    for row_id in named:
+        suite.row(row_id)  # raises naming the unknown id
     skip = set(profile["rows"].get("skip", []))
-    return [r for r in suite.rows if r.id not in skip]
+    if not only:
+        wanted = {r.id for r in suite.rows if not r.extra and r.id not in skip}
+    else:
+        wanted = set(named)
+        if ALL_ROWS in only:
+            wanted |= {r.id for r in suite.rows if r.id not in skip}
+    rows = [r for r in suite.rows if r.id in wanted]
+    if not rows:
+        raise UserError(
+            f"suite {suite.name}: no rows to run (each is extra or in the profile's [rows] skip); "
+            f"--rows all runs the extra rows, --rows ID,... names rows to run"
+        )
+    return rows
+
+
+def _extra_rows_left_out(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> int:
+    """How many extra rows a default run (no --rows) leaves out that --rows all would run."""
+    if only:
+        return 0
+    skip = set(profile["rows"].get("skip", []))
+    return sum(r.extra and r.id not in skip for r in suite.rows)
 
 
 def _done_keys(results_dir: Path) -> set[str]:
@@ -216,8 +244,11 @@ def _plan(
         msg = missing_roots_message(set(needed_by), opts.roots or {}, needed_by)
         if msg:
             raise UserError(msg)
+    left_out = _extra_rows_left_out(suite, profile, opts.only_rows)
     log(
-        f"[{suite.name}] {len(rows)} rows x {len(seeds)} seed(s), data={opts.data_mode}, "
+        f"[{suite.name}] {len(rows)} rows"
+        + (f" ({left_out} extra rows not run: --rows all)" if left_out else "")
+        + f" x {len(seeds)} seed(s), data={opts.data_mode}, "
         f"profile={profile['profile']['name']}, protocol={opts.protocol}, device={device}, "
         f"threads={threads}, "
         f"cells on {opts.backend} ({opts.jobs} at a time, {plan.row_threads} threads each)"

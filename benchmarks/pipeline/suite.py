@@ -137,6 +137,8 @@ def load_suite(name_or_path: str = "table1") -> Suite:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise UserError(f"{path}: duplicate row id(s) {', '.join(dupes)}")
+    if "all" in ids:  # `bench run --rows all` means every row
+        raise UserError(f"{path}: 'all' is not a row id (`--rows all` selects every row)")
     if not rows:
         raise UserError(f"{path}: the suite has no [[rows]]")
     layout = head.get("layout", "table1")

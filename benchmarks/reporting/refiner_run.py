@@ -66,7 +66,8 @@ def refiner_run_markdown(run_dir: str | Path, command: str | None = None) -> str
     run = _json(run_dir, "run.json")
     done, diag = _json(run_dir, "complete.json"), _json(run_dir, "diagnostics.json")
     v = verdict(diag)
-    keys = ("loss_reduction", "optimizer", "lr", "lambda_reg", "batch_size", "refiner_width")
+    keys = ("loss_reduction", "optimizer", "lr", "grad_clip_norm", "lambda_reg", "batch_size")
+    keys += ("refiner_width",)
     keys += ("refiner_blocks", "pretrain_r_steps", "pretrain_d_steps", "steps", "buffer_size")
     lines = [f"# Refiner run `{run_dir.name}`", ""]
     if command:
@@ -121,12 +122,15 @@ def _selection_lines(run_dir: Path) -> list[str]:
     lines = [
         "## During training (snapshot scores on held-out real images)",
         "",
-        "| step | realism acc (0.5 best) | labels: no-refit ratio | abs(R(x) − x) (grey) |",
-        "|---|---|---|---|",
+        "| step | realism acc (0.5 best) | realism gap closed | labels: no-refit ratio "
+        "| abs(R(x) − x) (grey) |",
+        "|---|---|---|---|---|",
     ]
     for sc in sel.get("scores", []):
+        gap = sc.get("realism_gap_closed")  # absent from runs made before it was logged
         lines.append(
-            f"| {sc['step']} | {sc['realism_acc']:.3f} | {sc['label_ratio']:.3f} | "
+            f"| {sc['step']} | {sc['realism_acc']:.3f} | "
+            f"{'–' if gap is None else f'{100 * gap:.1f} %'} | {sc['label_ratio']:.3f} | "
             f"{sc['abs_diff_grey']:.1f} |"
         )
     return [*lines, "", f"Kept: step {sel.get('selected_step')}.", ""]
