@@ -125,11 +125,15 @@ class RefinerConfig:
             "refiner_noise",
             "refiner_light",
         )
-        bad = [n for n in at_least_1 if int(getattr(self, n)) < 1]
-        bad += [n for n in at_least_0 if int(getattr(self, n)) < 0]
-        if bad:
+        bounds = {**{n: 1 for n in at_least_1}, **{n: 0 for n in at_least_0}}
+        bad = [n for n, low in bounds.items() if int(getattr(self, n)) < low]
+        if bad:  # each field with its own bound: "refiner_noise out of range (must be >= 0, ..."
             raise UserError(
-                f"refiner config: {', '.join(bad)} out of range (must be >= 1, or >= 0 for pretraining steps and blocks)"
+                "refiner config: "
+                + "; ".join(
+                    f"{n} out of range (must be >= {bounds[n]}, got {getattr(self, n)})"
+                    for n in bad
+                )
             )
         if self.batch_size < 2:
             raise UserError("refiner config: batch_size must be >= 2 (D halves it)")
