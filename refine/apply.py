@@ -10,6 +10,7 @@ sees (up to rounding) R's own output.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,27 +25,28 @@ from refine.networks import make_refiner
 from torchkit.device import autocast, resolve_device, use_bf16
 
 
-def row_noise(rows: range, channels: int, hw: tuple[int, int], seed: int) -> torch.Tensor:
-    """(len(rows), channels, H, W) float32 N(0, 1): each row's draw depends on (seed, row) only,
-    so a refined store is the same whatever the batch size or the row a resumed write starts at."""
-    out = torch.empty((len(rows), channels, *hw))
-    for i, row in enumerate(rows):
-        g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(row))
-        out[i] = torch.randn((channels, *hw), generator=g)
+def image_draws(images: np.ndarray, shape: tuple[int, ...], seed: int, salt: int) -> torch.Tensor:
+    """(k, *shape) float32 N(0, 1) draws, one per image of (k, H, W) uint8 ``images``: each
+    depends on (seed, salt, the image's bytes) only, so a refined store is the same however it
+    is chunked, batched or resumed, and whatever calls ``transform`` (as refine/degrade.py seeds)."""
+    out = torch.empty((len(images), *shape))
+    for i, im in enumerate(images):
+        digest = hashlib.blake2b(np.ascontiguousarray(im).tobytes(), digest_size=8).digest()
+        state = np.random.SeedSequence([seed, salt, int.from_bytes(digest, "little")])
+        g = torch.Generator().manual_seed(int(state.generate_state(1, np.uint64)[0]))
+        out[i] = torch.randn(shape, generator=g)
     return out
 
 
-def _noise_for(refiner: torch.nn.Module, start: int, x: torch.Tensor) -> dict:
-    """The random inputs of a refiner that takes them (none for the paper's R(x)), drawn per row
-    so that a store is reproducible: noise channels, and the global light's draw."""
-    rows = range(start, start + x.shape[0])
+def _noise_for(refiner: torch.nn.Module, images: np.ndarray, x: torch.Tensor) -> dict:
+    """The random inputs of a refiner that takes them (none for the paper's R(x)) for the
+    (k, H, W) uint8 ``images`` behind the batch x: noise channels, and the global light's draw."""
     seed = getattr(refiner, "noise_seed", 0)
     out = {}
     if k := getattr(refiner, "noise_channels", 0):
-        out["noise"] = row_noise(rows, k, tuple(x.shape[2:]), seed).to(x.device, x.dtype)
+        out["noise"] = image_draws(images, (k, *x.shape[2:]), seed, 1).to(x.device, x.dtype)
     if k := getattr(refiner, "light_dims", 0):
-        z = row_noise(rows, k, (1, 1), seed + 7_777_777)[:, :, 0, 0]
-        out["light_z"] = z.to(x.device, x.dtype)
+        out["light_z"] = image_draws(images, (k,), seed, 2).to(x.device, x.dtype)
     return out
 
 
@@ -107,12 +109,13 @@ def iter_refined(
     hw_in = tuple(getattr(refiner, "input_hw", images.shape[1:]))
     hw_out = tuple(images.shape[1:])
     for s in range(start, len(images), batch_size):
-        x_full = to_tensor(images[s : s + batch_size], hw_out, device)
+        chunk = np.asarray(images[s : s + batch_size])
+        x_full = to_tensor(chunk, hw_out, device)
         x = resize(x_full, hw_in)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device, bf16):
-            r = refiner(x, **_noise_for(refiner, s, x)).float()
+            r = refiner(x, **_noise_for(refiner, chunk, x)).float()
         y = x_full + resize(r - x, hw_out)
         g = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)[:, 0]
         yield s, g.cpu().numpy()

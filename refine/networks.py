@@ -111,14 +111,15 @@ class GlobalLight(nn.Module):
 
     def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """y: (B, 1, H, W) in [-1, 1]; z: (B, dims). Returns y relit, same shape, in [-1, 1]."""
-        p = torch.tanh(self.mlp(z.float())).to(y.dtype)  # (B, 3) in (-1, 1)
+        dtype, y = y.dtype, y.float()  # in fp32 even under bf16 autocast: a plane, not steps
+        p = torch.tanh(self.mlp(z.float())).float()  # (B, 3) in (-1, 1)
         h, w = y.shape[2:]
-        u = torch.linspace(-1.0, 1.0, w, device=y.device, dtype=y.dtype).view(1, 1, 1, w)
-        v = torch.linspace(-1.0, 1.0, h, device=y.device, dtype=y.dtype).view(1, 1, h, 1)
+        u = torch.linspace(-1.0, 1.0, w, device=y.device).view(1, 1, 1, w)
+        v = torch.linspace(-1.0, 1.0, h, device=y.device).view(1, 1, h, 1)
         a, b = (self.MAX_GRADIENT * p[:, i].view(-1, 1, 1, 1) for i in (0, 1))
         gain = torch.exp(self.MAX_LOG_GAIN * p[:, 2]).view(-1, 1, 1, 1)
         grey = (y + 1.0) * 0.5 * gain * (1.0 + a * u + b * v)
-        return (grey.clamp(0.0, 1.0) * 2.0 - 1.0).to(y.dtype)
+        return (grey.clamp(0.0, 1.0) * 2.0 - 1.0).to(dtype)
 
 
 class LocalDiscriminator(nn.Module):
