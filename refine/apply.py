@@ -10,6 +10,7 @@ sees (up to rounding) R's own output.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,31 @@ from refine.config import RefinerConfig
 from refine.images import check_images, resize, to_tensor
 from refine.networks import make_refiner
 from torchkit.device import autocast, resolve_device, use_bf16
+
+
+def image_draws(images: np.ndarray, shape: tuple[int, ...], seed: int, salt: int) -> torch.Tensor:
+    """(k, *shape) float32 N(0, 1) draws, one per image of (k, H, W) uint8 ``images``: each
+    depends on (seed, salt, the image's bytes) only, so a refined store is the same however it
+    is chunked, batched or resumed, and whatever calls ``transform`` (as refine/degrade.py seeds)."""
+    out = torch.empty((len(images), *shape))
+    for i, im in enumerate(images):
+        digest = hashlib.blake2b(np.ascontiguousarray(im).tobytes(), digest_size=8).digest()
+        state = np.random.SeedSequence([seed, salt, int.from_bytes(digest, "little")])
+        g = torch.Generator().manual_seed(int(state.generate_state(1, np.uint64)[0]))
+        out[i] = torch.randn(shape, generator=g)
+    return out
+
+
+def _noise_for(refiner: torch.nn.Module, images: np.ndarray, x: torch.Tensor) -> dict:
+    """The random inputs of a refiner that takes them (none for the paper's R(x)) for the
+    (k, H, W) uint8 ``images`` behind the batch x: noise channels, and the global light's draw."""
+    seed = getattr(refiner, "noise_seed", 0)
+    out = {}
+    if k := getattr(refiner, "noise_channels", 0):
+        out["noise"] = image_draws(images, (k, *x.shape[2:]), seed, 1).to(x.device, x.dtype)
+    if k := getattr(refiner, "light_dims", 0):
+        out["light_z"] = image_draws(images, (k,), seed, 2).to(x.device, x.dtype)
+    return out
 
 
 def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
@@ -49,6 +75,7 @@ def load_refiner(run_dir: str | Path, device: str = "auto") -> torch.nn.Module:
     refiner.load_state_dict(state)
     refiner.config_hash = config.config_hash()
     refiner.precision = config.precision  # iter_refined applies it as it was trained
+    refiner.noise_seed = config.seed  # a noise-input R's draws when refining a store
     device = resolve_device(device)
     fmt = torch.channels_last if use_bf16(device, config.precision) else torch.contiguous_format
     return refiner.to(device, memory_format=fmt).eval()
@@ -82,12 +109,13 @@ def iter_refined(
     hw_in = tuple(getattr(refiner, "input_hw", images.shape[1:]))
     hw_out = tuple(images.shape[1:])
     for s in range(start, len(images), batch_size):
-        x_full = to_tensor(images[s : s + batch_size], hw_out, device)
+        chunk = np.asarray(images[s : s + batch_size])
+        x_full = to_tensor(chunk, hw_out, device)
         x = resize(x_full, hw_in)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device, bf16):
-            r = refiner(x).float()
+            r = refiner(x, **_noise_for(refiner, chunk, x)).float()
         y = x_full + resize(r - x, hw_out)
         g = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)[:, 0]
         yield s, g.cpu().numpy()

@@ -42,6 +42,8 @@ _WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
     "loss_reduction": "mean",
     "gaze_consistency": 0.0,
     "gaze_consistency_steps": 600,
+    "refiner_noise": 0,
+    "refiner_light": 0,
     "grad_clip_norm": 0.0,
 }
 # Fields added after every cache key was renewed (when every pipeline stage's key moved to one
@@ -72,6 +74,12 @@ class RefinerConfig:
     refiner_blocks: int = 4
     refiner_padding: str = "zeros"  # "zeros" (Keras 'same', the reimplementations) | "replicate"
     refiner_residual: bool = False  # departure: R(x) = x + tanh(.), starting at the identity
+    # departure: extra N(0, 1) input channels, R(x, z): a clean render holds no randomness that a
+    # deterministic R could turn into sensor noise or texture; 0 = the paper's R(x)
+    refiner_noise: int = 0
+    # departure: a per-image random global illumination (gain, linear gradient) after R, learnt
+    # adversarially from a refiner_light-dim draw (refine.networks.GlobalLight); 0 = off
+    refiner_light: int = 0
     disc_widths: tuple[int, int, int, int] = (96, 64, 32, 32)
     input_hw: tuple[int, int] = (35, 55)
     # -- run
@@ -110,12 +118,22 @@ class RefinerConfig:
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         at_least_1 = ("buffer_size", "kg", "kd", "steps", "batch_size", "refiner_width")
         at_least_1 += ("checkpoint_every", "sample_every", "log_every", "diag_n", "probe_steps")
-        at_least_0 = ("pretrain_r_steps", "pretrain_d_steps", "refiner_blocks")
-        bad = [n for n in at_least_1 if int(getattr(self, n)) < 1]
-        bad += [n for n in at_least_0 if int(getattr(self, n)) < 0]
-        if bad:
+        at_least_0 = (
+            "pretrain_r_steps",
+            "pretrain_d_steps",
+            "refiner_blocks",
+            "refiner_noise",
+            "refiner_light",
+        )
+        bounds = {**{n: 1 for n in at_least_1}, **{n: 0 for n in at_least_0}}
+        bad = [n for n, low in bounds.items() if int(getattr(self, n)) < low]
+        if bad:  # each field with its own bound: "refiner_noise out of range (must be >= 0, ..."
             raise UserError(
-                f"refiner config: {', '.join(bad)} out of range (must be >= 1, or >= 0 for pretraining steps and blocks)"
+                "refiner config: "
+                + "; ".join(
+                    f"{n} out of range (must be >= {bounds[n]}, got {getattr(self, n)})"
+                    for n in bad
+                )
             )
         if self.batch_size < 2:
             raise UserError("refiner config: batch_size must be >= 2 (D halves it)")

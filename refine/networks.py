@@ -29,7 +29,10 @@ class Refiner(nn.Module):
 
     Fully convolutional, no striding or pooling: (B, 1, H, W) in [-1, 1] -> same shape in
     [-1, 1]. ``padding_mode`` "zeros" is Keras' 'same'; "replicate" avoids the dark/bright frame
-    a zero-padded refiner can paint along the border (the paper does not say). ``input_hw`` records the resolution it was trained at (used by refine.apply).
+    a zero-padded refiner can paint along the border (the paper does not say). ``input_hw``
+    records the resolution it was trained at (used by refine.apply). ``noise_channels`` > 0 (a
+    departure) feeds that many extra N(0, 1) channels beside x: R(x, z) can paint sensor noise and
+    texture, which a deterministic R cannot draw from a clean, flat-shaded render.
     """
 
     def __init__(
@@ -39,22 +42,84 @@ class Refiner(nn.Module):
         input_hw: tuple[int, int] = (35, 55),
         padding_mode: str = "zeros",
         residual: bool = False,
+        noise_channels: int = 0,
+        light_dims: int = 0,
     ):
         super().__init__()
         self.input_hw = tuple(input_hw)
         self.residual = bool(residual)
-        self.stem = nn.Conv2d(1, width, 3, padding=1, padding_mode=padding_mode)
+        self.noise_channels = int(noise_channels)
+        self.light_dims = int(light_dims)
+        self.light = GlobalLight(self.light_dims) if self.light_dims else None
+        stem_in = 1 + self.noise_channels
+        self.stem = nn.Conv2d(stem_in, width, 3, padding=1, padding_mode=padding_mode)
         self.blocks = nn.Sequential(*[ResnetBlock(width, padding_mode) for _ in range(blocks)])
         self.head = nn.Conv2d(width, 1, 1)
         if self.residual:  # starts as the identity: R(x) = x exactly before any update
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.head(self.blocks(torch.relu(self.stem(x))))
+    def forward(
+        self,
+        x: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        light_z: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """x: (B, 1, H, W) in [-1, 1]; noise: (B, noise_channels, H, W) N(0, 1) draws, light_z:
+        (B, light_dims) N(0, 1) draws; None draws them from torch's current RNG (each is ignored
+        when the refiner has no such input)."""
+        if self.noise_channels:
+            if noise is None:
+                noise = torch.randn(
+                    (x.shape[0], self.noise_channels, *x.shape[2:]), device=x.device, dtype=x.dtype
+                )
+            x_in = torch.cat([x, noise.to(x.dtype)], dim=1)
+        else:
+            x_in = x
+        h = self.head(self.blocks(torch.relu(self.stem(x_in))))
         if self.residual:  # a departure from the paper (its R ends in tanh of the features)
-            return (x + torch.tanh(h)).clamp(-1.0, 1.0)
-        return torch.tanh(h)
+            y = (x + torch.tanh(h)).clamp(-1.0, 1.0)
+        else:
+            y = torch.tanh(h)
+        if self.light is None:
+            return y
+        if light_z is None:
+            light_z = torch.randn((x.shape[0], self.light_dims), device=x.device, dtype=x.dtype)
+        return self.light(y, light_z.to(y.dtype))
+
+
+class GlobalLight(nn.Module):
+    """A departure from the paper: a random illumination field over the whole image.
+
+    A fully convolutional R with a receptive field of 11-19 px cannot paint what lights a whole
+    eye differently from one image to the next (a brightness gradient across the patch, a global
+    gain), and a deterministic R cannot vary it at all. This head maps a per-image draw z to a
+    gain g and a linear gradient (a, b) and applies ``grey * g * (1 + a u + b v)`` with u, v in
+    [-1, 1] across the patch; its last layer starts at zero, so it starts as the identity, and
+    the adversarial loss learns the distribution of lighting. It moves no edge, so it cannot move
+    an iris.
+    """
+
+    MAX_GRADIENT = 0.5  # |a|, |b| <= 0.5: up to +-50 % across the patch
+    MAX_LOG_GAIN = 0.7  # gain in [0.5, 2]
+
+    def __init__(self, dims: int):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(dims, 32), nn.ReLU(), nn.Linear(32, 3))
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
+
+    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """y: (B, 1, H, W) in [-1, 1]; z: (B, dims). Returns y relit, same shape, in [-1, 1]."""
+        dtype, y = y.dtype, y.float()  # in fp32 even under bf16 autocast: a plane, not steps
+        p = torch.tanh(self.mlp(z.float())).float()  # (B, 3) in (-1, 1)
+        h, w = y.shape[2:]
+        u = torch.linspace(-1.0, 1.0, w, device=y.device).view(1, 1, 1, w)
+        v = torch.linspace(-1.0, 1.0, h, device=y.device).view(1, 1, h, 1)
+        a, b = (self.MAX_GRADIENT * p[:, i].view(-1, 1, 1, 1) for i in (0, 1))
+        gain = torch.exp(self.MAX_LOG_GAIN * p[:, 2]).view(-1, 1, 1, 1)
+        grey = (y + 1.0) * 0.5 * gain * (1.0 + a * u + b * v)
+        return (grey.clamp(0.0, 1.0) * 2.0 - 1.0).to(dtype)
 
 
 class LocalDiscriminator(nn.Module):
@@ -104,6 +169,8 @@ def make_refiner(config) -> Refiner:
         config.input_hw,
         config.refiner_padding,
         residual=getattr(config, "refiner_residual", False),
+        noise_channels=getattr(config, "refiner_noise", 0),
+        light_dims=getattr(config, "refiner_light", 0),
     )
 
 

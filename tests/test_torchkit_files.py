@@ -37,5 +37,11 @@ def test_refiner_config_hash_is_the_same_hasher_in_full():
     assert paper.config_hash() == "sha256:" + config_hash(paper.key_dict(), length=64)
     # the paper's sums stay in its key; only fields added later, at their off default, leave it
     dropped = set(paper.to_dict()) - set(paper.key_dict())
-    assert dropped == {"gaze_consistency", "gaze_consistency_steps", "grad_clip_norm"}
+    assert dropped == {
+        "gaze_consistency",
+        "gaze_consistency_steps",
+        "grad_clip_norm",
+        "refiner_noise",
+        "refiner_light",
+    }
     assert cfg.config_hash() != cfg.replace(seed=1).config_hash()
