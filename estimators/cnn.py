@@ -162,7 +162,7 @@ class GazeCNN(GazeEstimator):
         # validation holds out whole people where X names them (X.subject), else rows
         subject = None if X.subject is None else np.asarray(X.subject)
         n_fit = len(validation_split(len(y), self.val_fraction, seed, subject)[0])
-        self.epochs_ = self._epochs_for(n_fit)
+        self.epochs_ = self.epochs_for(n_fit)
         with torch.random.fork_rng(devices=[]), deterministic():
             torch.manual_seed(seed)  # weight init; fork_rng leaves the caller's RNG untouched
             net = self._build_net(y).to(self.device_)
@@ -189,7 +189,7 @@ class GazeCNN(GazeEstimator):
         subclass initialise its output layer. Subclasses with another network override this."""
         return build_net(self.backbone, self.padding, self.head_pose, self.width)
 
-    def _epochs_for(self, n_fit: int) -> int:
+    def epochs_for(self, n_fit: int) -> int:
         """Epochs to run: ``epochs``, or, when ``train_samples`` is set, the epochs that show the
         network about that many training images (n_fit: rows outside the validation split). A
         budget in samples keeps the optimisation the same for a 1x and a 4x training set: 4x

@@ -74,15 +74,16 @@ def make_selection_set(
             synthetic, gaze_pitchyaw_rad, head_pitchyaw_rad, rows, hw, seed, probe_steps
         )
         rows, gaze, head = rows[keep], gaze[keep], head[keep]  # rows the probe never saw
-    sel = SelectionSet(
+    x = to_uint8(to_tensor(np.asarray(synthetic[rows]), hw))
+    real = to_uint8(to_tensor(np.asarray(real_holdout[real_rows]), hw))
+    return SelectionSet(
         probe=probe,
-        synthetic=to_uint8(to_tensor(np.asarray(synthetic[rows]), hw)),
+        synthetic=x,
         gaze_pitchyaw_rad=gaze,
         head_pitchyaw_rad=head,
-        real=to_uint8(to_tensor(np.asarray(real_holdout[real_rows]), hw)),
+        real=real,
+        realism_acc_synthetic=_realism_acc(real, x, seed),
     )
-    sel.realism_acc_synthetic = _realism_acc(sel.real, sel.synthetic, seed)
-    return sel
 
 
 def _realism_acc(real: np.ndarray, other: np.ndarray, seed: int) -> float:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU check, <= 5 minutes on one H200: the cuda tests, the smoke table on CUDA (+ its regression
 # gate), a paper-size refiner pilot (paper networks, batch 512, 100 steps), the refiner settings
-# sweep (issue #23: benchmarks/perf/pilot.py's SWEEP_SETTINGS, the paper networks at batch 512,
+# sweep (issue #23: benchmarks/perf/sweep.py's SWEEP_SETTINGS, the paper networks at batch 512,
 # 80 + 20 + 300 steps each, all settings in parallel; the no-refit label ratio and the realism gap
 # closed logged every 100 adversarial steps; each setting's `bench refine summary` report, its
 # last sample grid and sweep.jsonl / sweep.md land in $OUT/sweep, else results/perf/sweep) and
@@ -80,7 +80,7 @@ if (tmp / "smoke" / "rows.jsonl").is_file():
         r = json.loads(line)
         rows.append({k: r[k] for k in ("row_id", "err_mean_deg", "fit_s", "predict_s")})
 stages = [json.loads(s) for s in (tmp / "stages.jsonl").read_text().splitlines()]
-sweep_rows = None  # one row a setting (benchmarks/perf/pilot.py); reports beside it
+sweep_rows = None  # one row a setting (benchmarks/perf/sweep.py); reports beside it
 if (sweep / "sweep.jsonl").is_file():
     sweep_rows = [json.loads(s) for s in (sweep / "sweep.jsonl").read_text().splitlines()]
 report = {"numerics": numerics("cuda"), "total_s": total, "stages": stages,

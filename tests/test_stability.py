@@ -28,11 +28,11 @@ def test_each_seed_redraws_the_training_subset_but_stays_paired_within_a_seed():
 
 def test_a_sample_budget_gives_1x_and_4x_the_same_number_of_images_seen():
     cnn = GazeCNN(train_samples=28_800, val_fraction=0.1)
-    assert cnn._epochs_for(3600) == 8  # 3,600 fitting rows x 8
-    assert cnn._epochs_for(14400) == 2  # 14,400 x 2
-    assert GazeCNN(epochs=5)._epochs_for(16000) == 5  # no budget: epochs as given
+    assert cnn.epochs_for(3600) == 8  # 3,600 fitting rows x 8
+    assert cnn.epochs_for(14400) == 2  # 14,400 x 2
+    assert GazeCNN(epochs=5).epochs_for(16000) == 5  # no budget: epochs as given
     with pytest.raises(ValueError, match="train_samples"):
-        GazeCNN(train_samples=0)._epochs_for(10)
+        GazeCNN(train_samples=0).epochs_for(10)
 
 
 def test_the_real_holdout_is_disjoint_fixed_and_sized():

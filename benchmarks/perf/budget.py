@@ -156,7 +156,7 @@ def cnn_rows(profile: dict) -> list[CnnRow]:
         n = min(pool["real-lab" if r.train == "real-lab" else "synthetic"], n_train * r.train_scale)
         est = create_estimator(r.method, **row_params(r, profile))
         n_fit = n - int(round(n * float(est.val_fraction)))
-        out.append(CnnRow(r.id, CNN_NETWORKS[r.method], n, n_fit, est._epochs_for(n_fit)))
+        out.append(CnnRow(r.id, CNN_NETWORKS[r.method], n, n_fit, est.epochs_for(n_fit)))
     return out
 
 

@@ -91,12 +91,9 @@ def selected_rows(suite: Suite, profile: dict[str, Any], only: list[str] | None)
     return rows
 
 
-def _extra_rows_left_out(suite: Suite, profile: dict[str, Any], only: list[str] | None) -> int:
-    """How many extra rows a default run (no --rows) leaves out that --rows all would run."""
-    if only:
-        return 0
-    skip = set(profile["rows"].get("skip", []))
-    return sum(r.extra and r.id not in skip for r in suite.rows)
+def _extra_rows_left_out(suite: Suite, profile: dict[str, Any], rows: list[SuiteRow]) -> int:
+    """How many more rows --rows all would run than a default run's ``rows`` (no --rows)."""
+    return len(selected_rows(suite, profile, [ALL_ROWS])) - len(rows)
 
 
 def _done_keys(results_dir: Path) -> set[str]:
@@ -244,7 +241,7 @@ def _plan(
         msg = missing_roots_message(set(needed_by), opts.roots or {}, needed_by)
         if msg:
             raise UserError(msg)
-    left_out = _extra_rows_left_out(suite, profile, opts.only_rows)
+    left_out = 0 if opts.only_rows else _extra_rows_left_out(suite, profile, rows)
     log(
         f"[{suite.name}] {len(rows)} rows"
         + (f" ({left_out} extra rows not run: --rows all)" if left_out else "")

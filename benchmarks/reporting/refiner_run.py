@@ -66,9 +66,11 @@ def refiner_run_markdown(run_dir: str | Path, command: str | None = None) -> str
     run = _json(run_dir, "run.json")
     done, diag = _json(run_dir, "complete.json"), _json(run_dir, "diagnostics.json")
     v = verdict(diag)
-    keys = ("loss_reduction", "optimizer", "lr", "grad_clip_norm", "lambda_reg", "batch_size")
-    keys += ("refiner_width",)
-    keys += ("refiner_blocks", "pretrain_r_steps", "pretrain_d_steps", "steps", "buffer_size")
+    keys = (
+        "loss_reduction", "optimizer", "lr", "grad_clip_norm", "lambda_reg", "batch_size",
+        "refiner_width", "refiner_blocks", "pretrain_r_steps", "pretrain_d_steps", "steps",
+        "buffer_size",
+    )  # fmt: skip
     lines = [f"# Refiner run `{run_dir.name}`", ""]
     if command:
         lines += ["Made by:", "", "```", command, "```", ""]

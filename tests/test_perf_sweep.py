@@ -1,4 +1,4 @@
-"""benchmarks/perf/pilot.py's settings sweep (scripts/gpu-check.sh's stage) at toy size on CPU:
+"""benchmarks/perf/sweep.py, the settings sweep (scripts/gpu-check.sh's stage) at toy size on CPU:
 every setting gets its refiner-run report and a JSON row with the label ratio and realism logged
 at every snapshot, so the GPU stage cannot rot unseen on machines without a GPU."""
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from benchmarks.perf import pilot
+from benchmarks.perf import sweep
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -26,13 +26,13 @@ def _rows(out):
 
 
 def test_the_default_sweep_is_the_paper_config_and_the_candidates_at_batch_512():
-    names = [name for name, _ in pilot.SWEEP_SETTINGS]
-    assert names[0] == "paper" and dict(pilot.SWEEP_SETTINGS)["paper"] == {}
+    names = [name for name, _ in sweep.SWEEP_SETTINGS]
+    assert names[0] == "paper" and dict(sweep.SWEEP_SETTINGS)["paper"] == {}
     grid = {
-        (o.get("lambda_reg", 0.0327), o.get("grad_clip_norm", 0.0)) for _, o in pilot.SWEEP_SETTINGS
+        (o.get("lambda_reg", 0.0327), o.get("grad_clip_norm", 0.0)) for _, o in sweep.SWEEP_SETTINGS
     }
     assert grid == {(0.0327, 0.0), (0.5, 0.0), (0.0327, 50.0), (0.5, 50.0)}
-    cfg = pilot.sweep_config({}, None, "cuda")
+    cfg = sweep.sweep_config({}, None, "cuda")
     assert (cfg.batch_size, cfg.refiner_width, cfg.refiner_blocks) == (512, 64, 4)
     assert cfg.disc_widths == (96, 64, 32, 32) and cfg.optimizer == "sgd"
     assert cfg.select_every == 100 and cfg.steps % 100 == 0  # a snapshot every 100 steps
@@ -40,7 +40,7 @@ def test_the_default_sweep_is_the_paper_config_and_the_candidates_at_batch_512()
 
 def test_sweep_writes_each_settings_report_and_per_snapshot_rows(tmp_path):
     out = tmp_path / "out"
-    rows = pilot.refiner_sweep(
+    rows = sweep.refiner_sweep(
         out, "cpu", settings=SETTINGS, run=TOY, images=(96, 64), work=tmp_path / "work"
     )
     assert rows == _rows(out) and [r["name"] for r in rows] == ["paper", "clip"]
@@ -67,19 +67,19 @@ def test_sweep_writes_each_settings_report_and_per_snapshot_rows(tmp_path):
 
 def test_a_deadline_skips_what_has_not_started_and_keeps_the_rows(tmp_path):
     out = tmp_path / "out"
-    rows = pilot.refiner_sweep(
+    rows = sweep.refiner_sweep(
         out, "cpu", settings=SETTINGS, run=TOY, images=(96, 64), deadline_s=0.0
     )
     assert [r["status"] for r in rows] == ["skipped: past the deadline"] * 2
     assert all(r["snapshots"] == [] for r in rows) and _rows(out) == rows
     with pytest.raises(Exception, match="grad_clip_norm must be >= 0"):
-        pilot.refiner_sweep(out, "cpu", settings=(("bad", {"grad_clip_norm": -1.0}),), run=TOY)
+        sweep.refiner_sweep(out, "cpu", settings=(("bad", {"grad_clip_norm": -1.0}),), run=TOY)
 
 
 def test_settings_in_parallel_processes_write_the_same_rows(tmp_path):
     """The CUDA path: one spawned process a setting (here two, on CPU)."""
     out = tmp_path / "out"
-    rows = pilot.refiner_sweep(out, "cpu", settings=SETTINGS, run=TOY, images=(96, 64), jobs=2)
+    rows = sweep.refiner_sweep(out, "cpu", settings=SETTINGS, run=TOY, images=(96, 64), jobs=2)
     assert [r["status"] for r in rows] == ["done", "done"], rows
     assert all([s["adversarial_step"] for s in r["snapshots"]] == [2, 4] for r in rows)
     assert (out / "paper.md").is_file() and (out / "clip.md").is_file()
@@ -88,7 +88,7 @@ def test_settings_in_parallel_processes_write_the_same_rows(tmp_path):
 def test_a_setting_still_training_at_the_deadline_is_stopped_and_keeps_a_row(tmp_path):
     slow = (("slow", {"steps": 1_000_000}),)  # would train for hours
     work = tmp_path / "work"
-    rows = pilot.refiner_sweep(
+    rows = sweep.refiner_sweep(
         tmp_path / "out", "cpu", settings=slow, run=TOY, images=(96, 64), jobs=2,
         deadline_s=8.0, work=work,
     )  # fmt: skip
