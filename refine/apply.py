@@ -21,7 +21,7 @@ import torch
 from estimators.base import MissingFileError
 from refine.config import RefinerConfig
 from refine.images import check_images, resize, to_tensor
-from refine.networks import make_refiner
+from refine.networks import make_refiner, relit_input
 from torchkit.device import autocast, resolve_device, use_bf16
 
 
@@ -38,10 +38,15 @@ def image_draws(images: np.ndarray, shape: tuple[int, ...], seed: int, salt: int
     return out
 
 
+def seed_of(refiner: torch.nn.Module) -> int:
+    """The run seed behind a loaded refiner's per-image draws (0 for a bare network)."""
+    return getattr(refiner, "noise_seed", 0)
+
+
 def _noise_for(refiner: torch.nn.Module, images: np.ndarray, x: torch.Tensor) -> dict:
     """The random inputs of a refiner that takes them (none for the paper's R(x)) for the
     (k, H, W) uint8 ``images`` behind the batch x: noise channels, and the global light's draw."""
-    seed = getattr(refiner, "noise_seed", 0)
+    seed = seed_of(refiner)
     out = {}
     if k := getattr(refiner, "noise_channels", 0):
         out["noise"] = image_draws(images, (k, *x.shape[2:]), seed, 1).to(x.device, x.dtype)
@@ -114,8 +119,12 @@ def iter_refined(
         x = resize(x_full, hw_in)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        if getattr(refiner, "input_light", None) is not None:  # the draws belong to the image
+            x_in = relit_input(refiner, x, image_draws(chunk, (3,), seed_of(refiner), 3))
+        else:
+            x_in = x
         with autocast(device, bf16):
-            r = refiner(x, **_noise_for(refiner, chunk, x)).float()
+            r = refiner(x_in, **_noise_for(refiner, chunk, x)).float()
         y = x_full + resize(r - x, hw_out)
         g = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)[:, 0]
         yield s, g.cpu().numpy()

@@ -45,6 +45,7 @@ _WRITTEN_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
     "refiner_noise": 0,
     "refiner_light": 0,
     "grad_clip_norm": 0.0,
+    "input_light": False,
 }
 # Fields added after every cache key was renewed (when every pipeline stage's key moved to one
 # key function): a config.json without them was written before they existed and means their
@@ -80,6 +81,9 @@ class RefinerConfig:
     # departure: a per-image random global illumination (gain, linear gradient) after R, learnt
     # adversarially from a refiner_light-dim draw (refine.networks.GlobalLight); 0 = off
     refiner_light: int = 0
+    # departure: R's synthetic inputs relit with draws from the unlabelled real pool's light
+    # (the moments of each eye's brightness plane, refine.light.PoolLight, fitted, not learnt)
+    input_light: bool = False
     disc_widths: tuple[int, int, int, int] = (96, 64, 32, 32)
     input_hw: tuple[int, int] = (35, 55)
     # -- run

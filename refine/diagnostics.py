@@ -29,6 +29,7 @@ from torch import nn
 
 from estimators.geometry import mean_angular_error_deg
 from refine.images import to_tensor, to_uint8
+from refine.networks import relit_input
 
 CNN_STEPS, CNN_BATCH = 150, 128
 
@@ -48,7 +49,7 @@ def refine_images(
     for s in range(0, len(images), batch):
         x = to_tensor(images[s : s + batch], hw, device)
         with autocast(device, bf16):
-            ys.append(to_uint8(refiner(x)))
+            ys.append(to_uint8(refiner(relit_input(refiner, x))))
         xs.append(to_uint8(x))
     return np.concatenate(xs), np.concatenate(ys)
 

@@ -142,7 +142,7 @@ class Loop:
         rows_syn, rows_real = self.grid_rows
         with torch.no_grad(), t.autocast():
             x = to_tensor(self.synthetic[rows_syn], hw, t.device, t.channels_last)
-            refined = t.R(x)
+            refined = t.R(t.R.relight(x))
         real_s = to_tensor(self.real[rows_real], hw, "cpu")
         (self.run_dir / "samples").mkdir(exist_ok=True)
         path = self.run_dir / "samples" / f"step_{self.step:06d}.png"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from refine.light import PoolLight
+
 
 class ResnetBlock(nn.Module):
     """conv3x3 -> ReLU -> conv3x3, add the input, ReLU (the paper's block, no normalisation)."""
@@ -44,6 +46,7 @@ class Refiner(nn.Module):
         residual: bool = False,
         noise_channels: int = 0,
         light_dims: int = 0,
+        input_light: bool = False,
     ):
         super().__init__()
         self.input_hw = tuple(input_hw)
@@ -51,6 +54,8 @@ class Refiner(nn.Module):
         self.noise_channels = int(noise_channels)
         self.light_dims = int(light_dims)
         self.light = GlobalLight(self.light_dims) if self.light_dims else None
+        # the real pool's light on the inputs (refine.light); its moments travel with the weights
+        self.input_light = PoolLight() if input_light else None
         stem_in = 1 + self.noise_channels
         self.stem = nn.Conv2d(stem_in, width, 3, padding=1, padding_mode=padding_mode)
         self.blocks = nn.Sequential(*[ResnetBlock(width, padding_mode) for _ in range(blocks)])
@@ -58,6 +63,12 @@ class Refiner(nn.Module):
         if self.residual:  # starts as the identity: R(x) = x exactly before any update
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
+
+    def relight(self, x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        """The input R refines for a synthetic batch x (B, 1, H, W) in [-1, 1]: x itself, or x
+        relit by the input light with (B, 3) N(0, 1) draws z (None: torch's current RNG). The
+        self-regularisation and every "refined vs synthetic" comparison start from this."""
+        return x if self.input_light is None else self.input_light(x, z)
 
     def forward(
         self,
@@ -156,6 +167,13 @@ class LocalDiscriminator(nn.Module):
         return torch.softmax(self.forward(x).float(), dim=1)
 
 
+def relit_input(refiner: nn.Module, x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+    """What ``refiner`` refines for the synthetic batch x: its ``relight(x, z)`` when it has one
+    (a :class:`Refiner`), else x (any other module standing in for R)."""
+    relight = getattr(refiner, "relight", None)
+    return x if relight is None else relight(x, z)
+
+
 def build_networks(config) -> tuple[Refiner, LocalDiscriminator]:
     """R and D for a :class:`refine.config.RefinerConfig` (weights from torch's current RNG)."""
     return make_refiner(config), LocalDiscriminator(config.disc_widths)
@@ -171,6 +189,7 @@ def make_refiner(config) -> Refiner:
         residual=getattr(config, "refiner_residual", False),
         noise_channels=getattr(config, "refiner_noise", 0),
         light_dims=getattr(config, "refiner_light", 0),
+        input_light=getattr(config, "input_light", False),
     )
 
 

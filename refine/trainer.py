@@ -54,6 +54,10 @@ class Trainer:
         self.real_train_rows, self.real_holdout_rows = split_real(
             len(real), config.holdout_real_fraction, config.seed
         )
+        if self.R.input_light is not None:  # the real pool's light moments, before any step
+            self.R.input_light.fit_(synthetic, real, config.seed, self.real_train_rows)
+            if self.R_ema is not None:
+                self.R_ema.input_light.load_state_dict(self.R.input_light.state_dict())
         self.best: dict[str, Any] | None = None  # {"step", "score", "weights"} of selection
         self.scores: list[dict[str, Any]] = []
         # (N,) float64 sampling probabilities of the synthetic rows, None: uniform
@@ -93,7 +97,8 @@ class Trainer:
         else:
             idx = self.rng.integers(0, n, size=k)
         idx = np.sort(idx if rows is None else rows[idx])  # sorted: memmap locality
-        return to_tensor(images[idx], self.cfg.input_hw, self.device, self.channels_last)
+        x = to_tensor(images[idx], self.cfg.input_hw, self.device, self.channels_last)
+        return self.R.relight(x) if images is self.synthetic else x
 
     def update_ema(self, pretrain: bool) -> None:
         """During pretraining the average is R itself; then it follows R with ema_decay."""
