@@ -304,3 +304,37 @@ PRESETS: dict[str, dict[str, Any]] = {
         "holdout_real_fraction": 0.1,
     },
 }
+
+
+# -- the departures, named -----------------------------------------------------------------------
+# ``simgan-lit`` (refine/simgan.py, docs/simgan.md "A recipe that keeps the label") is SimGAN
+# with these departures on top of whatever config it is given; ``simgan`` is the paper's method.
+# They fix what the demo's cause experiments found: a local R cannot paint the eye-to-eye light
+# the gaze CNN needs (input_light), a refiner that starts away from the identity moves irises
+# (refiner_residual), resampling the residual halves R's texture (input_hw = the store's 36x60),
+# and nothing in the paper's losses keeps the gaze (gaze_consistency).
+LIT_RECIPE: dict[str, Any] = {
+    "input_light": True,
+    "refiner_residual": True,
+    "input_hw": (36, 60),
+    "gaze_consistency": 1.0,
+}
+# field -> how a row label names it when it is on (the departures RefinerConfig knows)
+_DEPARTURE_NAMES: dict[str, str] = {
+    "input_light": "real-pool light on R's inputs",
+    "refiner_residual": "residual R",
+    "gaze_consistency": "gaze consistency",
+    "match_real_gaze": "gaze-matched batches",
+    "refiner_noise": "noise inputs",
+    "refiner_light": "learnt light head",
+}
+PAPER_INPUT_HW = (35, 55)
+
+
+def departures(config: RefinerConfig) -> list[str]:
+    """The departures from the paper's method that ``config`` switches on, as a label names
+    them (sizes, optimiser and loss scale of the light presets are scale, not method)."""
+    names = [text for field, text in _DEPARTURE_NAMES.items() if getattr(config, field)]
+    if tuple(config.input_hw) != PAPER_INPUT_HW:
+        names.append(f"{config.input_hw[0]}x{config.input_hw[1]} input")
+    return names

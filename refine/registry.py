@@ -1,6 +1,7 @@
 """Name -> refiner class: the built-ins, imported lazily, plus installed plug-ins.
 
-Built-ins: ``simgan`` (refine/simgan.py), ``identity`` (the control row), ``histmatch`` and
+Built-ins: ``simgan`` (refine/simgan.py, the paper's method), ``simgan-lit`` (SimGAN with the
+departures of refine.config.LIT_RECIPE), ``identity`` (the control row), ``histmatch`` and
 ``degrade`` (non-GAN baselines). Installed packages add more through the ``gazebench.refiners``
 entry-point group (``name = "module:Class"``, see estimators/plugins.py). A plug-in is imported
 only when a run asks for it, and everything it can get wrong is reported as one UserError line:
@@ -20,6 +21,7 @@ from refine.base import REFINER_METHODS, check_refined
 
 _REGISTRY: dict[str, str] = {
     "simgan": "refine.simgan:SimGANRefiner",
+    "simgan-lit": "refine.simgan:SimGANLitRefiner",
     "identity": "refine.base:IdentityRefiner",
     "histmatch": "refine.histmatch:HistMatchRefiner",
     "degrade": "refine.degrade:DegradeRefiner",

@@ -19,13 +19,15 @@ import numpy as np
 from refine.base import BaseRefiner
 
 
-def simgan_config(config: dict[str, Any] | None):
-    """A RefinerConfig from a (partial) dict; a ``preset`` key starts from that preset."""
-    from refine.config import RefinerConfig
+def simgan_config(config: dict[str, Any] | None, lit: bool = False):
+    """A RefinerConfig from a (partial) dict; a ``preset`` key starts from that preset.
+    lit: with refine.config.LIT_RECIPE's departures on top (the ``simgan-lit`` refiner)."""
+    from refine.config import LIT_RECIPE, RefinerConfig
 
     cfg = dict(config or {})
     preset = cfg.pop("preset", None)
-    return RefinerConfig.preset(preset, **cfg) if preset else RefinerConfig.from_dict(cfg)
+    out = RefinerConfig.preset(preset, **cfg) if preset else RefinerConfig.from_dict(cfg)
+    return out.replace(**LIT_RECIPE) if lit else out
 
 
 class SimGANRefiner(BaseRefiner):
@@ -38,6 +40,8 @@ class SimGANRefiner(BaseRefiner):
     device: where R is applied by ``transform`` ("auto" | "cpu" | "cuda[:i]").
     progress: a training bar.  batch_size: images per refinement batch.
     """
+
+    LIT = False  # the paper's method; SimGANLitRefiner adds refine.config.LIT_RECIPE
 
     def __init__(
         self,
@@ -75,7 +79,7 @@ class SimGANRefiner(BaseRefiner):
         self.summary_ = train_refiner(
             synthetic,
             real,
-            simgan_config(self.config),
+            simgan_config(self.config, lit=self.LIT),
             run_dir,
             resume=resume,
             progress=self.progress,
@@ -95,3 +99,12 @@ class SimGANRefiner(BaseRefiner):
         ):
             out[start : start + len(refined)] = refined
         return out
+
+
+class SimGANLitRefiner(SimGANRefiner):
+    """SimGAN with the departures of refine.config.LIT_RECIPE on top of its config: the real
+    pool's light on R's inputs, a residual R at the store's 36x60, and gaze consistency. The
+    refiner the demo's Table 1 refined rows use (their label names the departures); ``simgan``
+    stays the paper's method beside it."""
+
+    LIT = True

@@ -5,6 +5,7 @@ import pytest
 
 from benchmarks.pipeline.suite import load_suite
 from benchmarks.records.rows import read_rows
+from refine.registry import _REGISTRY
 
 pytestmark = pytest.mark.usefixtures("small_probe")  # diagnostics that only need to run
 
@@ -24,7 +25,9 @@ def test_refiners_suite_names_every_builtin_refiner():
     suite = load_suite("refiners")
     assert suite.layout == "leaderboard" and suite.report == "refiners"
     trains = {r.train for r in suite.rows}
-    assert {f"refined:{n}" for n in ("identity", "histmatch", "degrade", "simgan")} == trains
+    builtins = set(_REGISTRY)  # every built-in refiner, the paper's SimGAN and its departures
+    assert {"identity", "histmatch", "degrade", "simgan", "simgan-lit"} <= builtins
+    assert {f"refined:{n}" for n in builtins} == trains
     assert {r.method for r in suite.rows} == {"cnn", "knn"}
 
 

@@ -142,6 +142,19 @@ def finished_row(
     }
 
 
+def row_label(r: SuiteRow, profile: dict[str, Any]) -> str:
+    """The row's label, naming the departures from the paper of the SimGAN it trains on (a row
+    named after the paper's method says where it runs another)."""
+    from benchmarks.pipeline.refiner_stage import SIMGAN_NAMES, simgan_variant_config
+    from refine.config import departures
+
+    name = refiner_name(r.train, profile)
+    if name not in SIMGAN_NAMES:
+        return r.label
+    changed = departures(simgan_variant_config(name, profile, 0, "cpu"))
+    return f"{r.label} (SimGAN departures: {', '.join(changed)})" if changed else r.label
+
+
 def row_identity(
     plan: Any, r: SuiteRow, params, train_store, seed: int, key: str, refiner: str | None
 ) -> dict[str, Any]:
@@ -154,7 +167,7 @@ def row_identity(
         "schema": SCHEMA,
         "suite": plan.suite.name,
         "row_id": r.id,
-        "label": r.label,
+        "label": row_label(r, plan.profile),
         "method": r.method,
         "params": params,
         "train_source": r.train,

@@ -64,6 +64,21 @@ def simgan_key(config: Any, synthetic: Store, real: Store, threads: int) -> str:
     return stage_key("simgan", settings, inputs, numerics)
 
 
+# The registered names whose refiner is a SimGAN run of the profile's [refiner] config: the
+# paper's method, and the same with refine.config.LIT_RECIPE's departures on top.
+SIMGAN_NAMES = ("simgan", "simgan-lit")
+
+
+def simgan_variant_config(
+    name: str, profile: dict[str, Any], seed: int, device: str, precision: str | None = None
+):
+    """The RefinerConfig a SimGAN-family refiner ``name`` runs for this profile and seed."""
+    from refine.config import LIT_RECIPE
+
+    config = resolved_refiner_config(profile, seed, device, precision)
+    return config.replace(**LIT_RECIPE) if name == "simgan-lit" else config
+
+
 def refiner_kind(profile: dict[str, Any]) -> str:
     """The registered refiner a bare ``refined`` row means (the profile's kind; simgan)."""
     from refine.registry import list_refiners
@@ -98,9 +113,11 @@ def train_stage(
     log: Callable[[str], None],
     threads: int | None = None,
     precision: str | None = None,
+    name: str = "simgan",
 ) -> Path | None:
-    """Train (or reuse, or resume) the SimGAN refiner, the registry's ``simgan``, on the run
-    directory its key names; returns that directory.
+    """Train (or reuse, or resume) a SimGAN refiner (``name``: one of SIMGAN_NAMES) on the run
+    directory its key names; returns that directory. Both names share the key function: the
+    departures are fields of the config, so the two runs never share a directory.
 
     ``threads`` (torch threads, None: all cores) is part of the run's key: GAN training amplifies
     the last-bit differences that another thread count makes, so runs with different counts are
@@ -109,7 +126,7 @@ def train_stage(
     from refine.train import is_complete
     from torchkit.device import set_threads
 
-    config = resolved_refiner_config(profile, seed, device, precision)
+    config = simgan_variant_config(name, profile, seed, device, precision)
     key = simgan_key(config, synthetic, real, set_threads(threads))
     run_dir = work_dir / "refiner" / f"{key}-seed{seed}"
     if is_complete(run_dir):

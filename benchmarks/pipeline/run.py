@@ -22,9 +22,11 @@ from typing import Any
 from benchmarks.pipeline.cells import Cell, append_finished, fit_cells, pending_cells
 from benchmarks.pipeline.protocol import PROTOCOLS
 from benchmarks.pipeline.refiner_stage import (
+    SIMGAN_NAMES,
     copy_fit_summary,
     copy_refiner_outputs,
     refine_stage,
+    refiner_kind,
     refiner_name,
     resolved_refiner_config,
     train_stage,
@@ -314,7 +316,7 @@ def _refined_store(
     t0 = time.perf_counter()
     opts = plan.opts
     synthetic, real = stores["synthetic"], stores["real-unlabeled"]
-    if name == "simgan":  # its own two cached stages (a run directory, then a refined store)
+    if name in SIMGAN_NAMES:  # its own two cached stages (a run directory, then a refined store)
         run_dir = train_stage(
             synthetic,
             real,
@@ -326,6 +328,7 @@ def _refined_store(
             log,
             threads=plan.threads,
             precision=opts.precision,
+            name=name,
         )
         store = refine_stage(
             run_dir,
@@ -336,7 +339,8 @@ def _refined_store(
             device=plan.device,
             threads=plan.threads,
         )
-        copy_refiner_outputs(run_dir, plan.results_dir / "refiner" / f"seed{seed}{tag}")
+        if name == refiner_kind(plan.profile):  # RESULTS/refiner/ is the table's own refiner
+            copy_refiner_outputs(run_dir, plan.results_dir / "refiner" / f"seed{seed}{tag}")
         desc = run_dir.name
     else:
         from benchmarks.pipeline.keys import Numerics
