@@ -24,7 +24,9 @@ def test_refiners_suite_names_every_builtin_refiner():
     suite = load_suite("refiners")
     assert suite.layout == "leaderboard" and suite.report == "refiners"
     trains = {r.train for r in suite.rows}
-    assert {f"refined:{n}" for n in ("identity", "histmatch", "degrade", "simgan")} == trains
+    assert {
+        f"refined:{n}" for n in ("identity", "histmatch", "lightmatch", "degrade", "simgan")
+    } == trains
     assert {r.method for r in suite.rows} == {"cnn", "knn"}
 
 
