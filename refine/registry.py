@@ -1,12 +1,13 @@
 """Name -> refiner class: the built-ins, imported lazily, plus installed plug-ins.
 
 Built-ins: ``simgan`` (refine/simgan.py, the paper's method), ``simgan-lit`` (SimGAN with the
-departures of refine.config.LIT_RECIPE), ``identity`` (the control row), ``histmatch`` and
-``degrade`` (non-GAN baselines). Installed packages add more through the ``gazebench.refiners``
-entry-point group (``name = "module:Class"``, see estimators/plugins.py). A plug-in is imported
-only when a run asks for it, and everything it can get wrong is reported as one UserError line:
-an import error, a missing method, a constructor that rejects its params, and (through
-:func:`checked_transform`) output of the wrong shape or dtype, or NaN.
+departures of refine.config.LIT_RECIPE), ``identity`` (the control row), and the non-GAN
+baselines ``histmatch``, ``lightmatch`` (the real pool's light alone) and ``degrade``. Installed
+packages add more through the ``gazebench.refiners`` entry-point group (``name = "module:Class"``,
+see estimators/plugins.py). A plug-in is imported only when a run asks for it, and everything it
+can get wrong is reported as one UserError line: an import error, a missing method, a constructor
+that rejects its params, and (through :func:`checked_transform`) output of the wrong shape or
+dtype, or NaN.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _REGISTRY: dict[str, str] = {
     "simgan-lit": "refine.simgan:SimGANLitRefiner",
     "identity": "refine.base:IdentityRefiner",
     "histmatch": "refine.histmatch:HistMatchRefiner",
+    "lightmatch": "refine.lightmatch:LightMatchRefiner",
     "degrade": "refine.degrade:DegradeRefiner",
 }
 REFINERS = Registry("refiner", REFINER_GROUP, _REGISTRY, REFINER_METHODS)

@@ -26,7 +26,7 @@ def test_refiners_suite_names_every_builtin_refiner():
     assert suite.layout == "leaderboard" and suite.report == "refiners"
     trains = {r.train for r in suite.rows}
     builtins = set(_REGISTRY)  # every built-in refiner, the paper's SimGAN and its departures
-    assert {"identity", "histmatch", "degrade", "simgan", "simgan-lit"} <= builtins
+    assert {"identity", "histmatch", "lightmatch", "degrade", "simgan", "simgan-lit"} <= builtins
     assert {f"refined:{n}" for n in builtins} == trains
     assert {r.method for r in suite.rows} == {"cnn", "knn"}
 
