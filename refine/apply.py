@@ -5,7 +5,9 @@ The refiner works at its training resolution ``input_hw`` (35x55, the paper's); 
 *residual*: ``out = x + resize(R(x') - x', 36x60)`` where x' is the resized input. Where R
 changes nothing the stored pixels stay exactly the original ones (no resampling blur added),
 and everything R does at 35x55 reaches the 36x60 image, so an estimator that resizes to 35x55
-sees (up to rounding) R's own output.
+sees (up to rounding) R's own output. A refiner with ``input_light`` refines x' relit with its
+image's own draw (refine.light), so ``R(x') - x'`` above reads ``R(light(x')) - x'``: the light
+reaches the store with the rest of R's change.
 """
 
 from __future__ import annotations
