@@ -40,6 +40,8 @@ def refine_images(
 ):
     """(k, H, W) uint8 -> (inputs, refined) both (k, *hw) uint8 at the refiner's resolution.
 
+    A refiner with an input light refines its relit input (the same per-image draws as a
+    refined store, :func:`refiner_inputs`); ``inputs`` stay the synthetic images themselves.
     precision: the run's ("auto" | "bf16" | "fp32"), so diagnostics see the refiner as trained.
     """
     from torchkit.device import autocast, use_bf16
@@ -47,11 +49,35 @@ def refine_images(
     bf16 = use_bf16(device, precision)
     xs, ys = [], []
     for s in range(0, len(images), batch):
-        x = to_tensor(images[s : s + batch], hw, device)
+        chunk = np.asarray(images[s : s + batch])
+        x = to_tensor(chunk, hw, device)
         with autocast(device, bf16):
-            ys.append(to_uint8(refiner(relit_input(refiner, x))))
+            ys.append(to_uint8(refiner(relit_input(refiner, x, _light_draws(refiner, chunk)))))
         xs.append(to_uint8(x))
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def _light_draws(refiner: nn.Module, images: np.ndarray) -> torch.Tensor | None:
+    """The input light's (k, 3) draws for (k, H, W) uint8 ``images``: per image, as
+    refine.apply draws them for a store (None: the refiner has no input light)."""
+    if getattr(refiner, "input_light", None) is None:
+        return None
+    from refine.apply import image_draws, seed_of
+
+    return image_draws(images, (3,), seed_of(refiner), 3)
+
+
+@torch.no_grad()
+def refiner_inputs(refiner: nn.Module, images: np.ndarray, hw, device: str) -> np.ndarray | None:
+    """What R itself starts from for (k, H, W) uint8 ``images``: (k, *hw) uint8, the images
+    relit with :func:`refine_images`' draws; None for a refiner without an input light (R starts
+    from the images). What R *itself* changed (its label ratio, its grey-level change) is
+    measured against these: the light moves no edge, and a probe that reads lit eyes better or
+    worse than unlit ones would otherwise mix that into R's own label check."""
+    draws = _light_draws(refiner, np.asarray(images))
+    if draws is None:
+        return None
+    return to_uint8(relit_input(refiner, to_tensor(np.asarray(images), hw, device), draws))
 
 
 def _pooled(images: np.ndarray, k: int = 2) -> np.ndarray:
@@ -166,7 +192,9 @@ def run_diagnostics(
     rows_s = np.sort(rng.choice(len(synthetic), min(config.diag_n, len(synthetic)), replace=False))
     rows_r = np.sort(rng.choice(len(real), min(config.diag_n, len(real)), replace=False))
     hw = tuple(config.input_hw)
-    x, refined = refine_images(refiner, np.asarray(synthetic[rows_s]), hw, device, config.precision)
+    images = np.asarray(synthetic[rows_s])
+    x, refined = refine_images(refiner, images, hw, device, config.precision)
+    x_in = refiner_inputs(refiner, images, hw, device)
     real_hw = to_uint8(to_tensor(np.asarray(real[rows_r]), hw))
     gaze = head = probe = None
     if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
@@ -176,7 +204,7 @@ def run_diagnostics(
             synthetic, gaze_pitchyaw_rad, head_pitchyaw_rad, rows_s, hw, config.seed,
             config.probe_steps,
         )  # fmt: skip
-    return score_refined(x, refined, real_hw, config.seed, gaze, head, probe)
+    return score_refined(x, refined, real_hw, config.seed, gaze, head, probe, x_in=x_in)
 
 
 def synthetic_probe(
@@ -204,22 +232,29 @@ def score_refined(
     gaze: np.ndarray | None = None,
     head: np.ndarray | None = None,
     probe=None,
+    x_in: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Realism and label preservation of any refiner, from its output alone.
 
     x, refined: (k, H, W) uint8 synthetic images and the refiner's output for them, row for row;
     real: (m, H, W) uint8 real images at the same resolution; gaze, head: (k, 2) radians of x
     (None: the gaze part is skipped); probe: a frozen gaze probe (refine.labelcheck) trained on
-    other synthetic images at this resolution (None: no ``label_ratio_no_refit``). Returns the
-    JSON-able dict described in the module doc.
+    other synthetic images at this resolution (None: no ``label_ratio_no_refit``). x_in: what R
+    itself refined when it is not x (x relit by an input light, :func:`refiner_inputs`): the
+    grey-level change, the ridge and the label ratio then measure R against x_in, and
+    ``label_ratio_no_refit_vs_synthetic`` the whole map against x; realism is always against x.
+    Returns the JSON-able dict described in the module doc.
     """
     hw = tuple(x.shape[1:])
+    base = x if x_in is None else x_in  # what R's own changes are measured against
     out: dict[str, Any] = {
         "n_synthetic": int(len(x)),
         "n_real": int(len(real)),
         "resolution_hw": list(hw),
-        "mean_abs_diff_grey": float(np.abs(refined.astype(np.float32) - x).mean()),
+        "mean_abs_diff_grey": float(np.abs(refined.astype(np.float32) - base).mean()),
     }
+    if x_in is not None:
+        out["label_check_against"] = "the relit input (input_light)"
     acc_syn, acc_ref = [], []
     for name, (_, accuracy) in CLASSIFIERS.items():
         a, b = accuracy(real, x, seed), accuracy(real, refined, seed)
@@ -237,13 +272,16 @@ def score_refined(
         else None
     )
     if gaze is not None and head is not None:
-        out.update(gaze_errors(x, refined, gaze, head))
+        out.update(gaze_errors(base, refined, gaze, head))
         if probe is not None:
             from refine.labelcheck import no_refit_errors
 
             net, keep = probe
-            out.update(no_refit_errors(net, x[keep], refined[keep], gaze[keep], head[keep]))
+            out.update(no_refit_errors(net, base[keep], refined[keep], gaze[keep], head[keep]))
             out["probe_n_scored"] = int(keep.sum())
+            if x_in is not None:  # the whole map, light included, against the synthetic x
+                whole = no_refit_errors(net, x[keep], refined[keep], gaze[keep], head[keep])
+                out["label_ratio_no_refit_vs_synthetic"] = whole["label_ratio_no_refit"]
     else:
         out["gaze"] = "skipped: no synthetic gaze/head labels given"
     out["note"] = (

@@ -99,26 +99,26 @@ def score_snapshot(
 ) -> dict[str, float]:
     """{'realism_acc', 'realism_gap_closed', 'label_ratio', 'abs_diff_grey'} of ``refiner`` on
     ``sel`` (see module); label_ratio is the frozen probe's no-refit ratio."""
-    from refine.diagnostics import refine_images
+    from refine.diagnostics import refine_images, refiner_inputs
     from refine.labelcheck import no_refit_errors
 
     was_training = refiner.training
     refiner.eval()
     hw = sel.synthetic.shape[1:]
     _, y = refine_images(refiner, sel.synthetic, hw, device, "bf16" if bf16 else "fp32")
+    x_in = refiner_inputs(refiner, sel.synthetic, hw, device)
     refiner.train(was_training)
+    base = sel.synthetic if x_in is None else x_in  # R's own change: against what it refined
     acc, acc_x = _realism_acc(sel.real, y, seed), sel.realism_acc_synthetic
     out = {
         "realism_acc": acc,
         # nan when x was already indistinguishable (no gap) or the set predates the baseline
         "realism_gap_closed": float((acc_x - acc) / (acc_x - 0.5)) if acc_x > 0.5 else math.nan,
-        "abs_diff_grey": float(np.abs(y.astype(np.float32) - sel.synthetic).mean()),
+        "abs_diff_grey": float(np.abs(y.astype(np.float32) - base).mean()),
         "label_ratio": float("nan"),
     }
     if sel.probe is not None:
-        g = no_refit_errors(
-            sel.probe, sel.synthetic, y, sel.gaze_pitchyaw_rad, sel.head_pitchyaw_rad
-        )
+        g = no_refit_errors(sel.probe, base, y, sel.gaze_pitchyaw_rad, sel.head_pitchyaw_rad)
         out["label_ratio"] = g["label_ratio_no_refit"]
     return out
 

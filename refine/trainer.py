@@ -42,6 +42,7 @@ class Trainer:
         random.seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.R, self.D = build_networks(config)
+        self.R.noise_seed = config.seed  # the per-image draws diagnostics share with stores
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.R.to(self.device, memory_format=fmt)
         self.D.to(self.device, memory_format=fmt)

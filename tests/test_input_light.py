@@ -136,6 +136,45 @@ def test_training_fits_the_light_and_every_refined_image_starts_from_it(
     same = np.repeat(images[:1], 5, axis=0)
     rows = np.concatenate([r for _, r in iter_refined(net, same, device="cpu", batch_size=2)])
     assert len({r.tobytes() for r in rows}) == 1
-    # the diagnostics measured the relit, refined images against the raw synthetic ones
+    # the diagnostics measured R against its relit input
     diag = json.loads((run / "diagnostics.json").read_text())
-    assert diag["mean_abs_diff_grey"] > 10
+    assert diag["label_check_against"] == "the relit input (input_light)"
+    assert diag["mean_abs_diff_grey"] < 5  # four tiny steps from the identity, light excluded
+
+
+def test_diagnostics_and_selection_measure_r_against_its_relit_input(demo, tiny_config):
+    """R at the identity of its input (a residual R before training) changed nothing: its label
+    ratio is exactly 1 and its grey-level change 0, though the stored image is relit; the whole
+    map's ratio (light included) is reported beside. The relit inputs are the store's."""
+    from refine.diagnostics import refiner_inputs, run_diagnostics
+    from refine.selection import make_selection_set, score_snapshot
+
+    sim, wild = demo("sim"), demo("wild")
+    cfg = tiny_config(input_light=True, refiner_residual=True, input_hw=(36, 60), device="cpu",
+                      precision="fp32")  # fmt: skip
+    torch.manual_seed(0)
+    net = make_refiner(cfg).eval()
+    net.input_light.fit_(sim["images"], wild["images"])
+    net.noise_seed = 3
+    labels = dict(
+        gaze_pitchyaw_rad=sim["gaze_pitchyaw_rad"], head_pitchyaw_rad=sim["head_pitchyaw_rad"]
+    )
+    diag = run_diagnostics(net, sim["images"], wild["images"], cfg, **labels)
+    assert diag["mean_abs_diff_grey"] == 0.0
+    assert diag["label_ratio_no_refit"] == pytest.approx(1.0, abs=1e-9)
+    assert diag["gaze_err_deg_on_refined"] == pytest.approx(diag["gaze_err_deg_on_x"])
+    assert diag["label_ratio_no_refit_vs_synthetic"] != pytest.approx(1.0, abs=1e-6)
+    assert (
+        diag["realism_histogram_acc_real_vs_refined"]
+        < (diag["realism_histogram_acc_real_vs_synthetic"])
+    )  # realism is still against the raw synthetic images: the light counts there
+    # the relit inputs are what a store holds for the same images (same per-image draws)
+    images = sim["images"][:10]
+    stored = np.concatenate([r for _, r in iter_refined(net, images, device="cpu")])
+    assert np.abs(refiner_inputs(net, images, (36, 60), "cpu").astype(int) - stored).max() <= 1
+    assert refiner_inputs(make_refiner(RefinerConfig()), images, (35, 55), "cpu") is None
+    # selection scores a snapshot the same way
+    sel = make_selection_set(sim["images"], wild["images"], (36, 60), 48, 0, **labels,
+                             probe_steps=20)  # fmt: skip
+    score = score_snapshot(net, sel, "cpu", False, 0)
+    assert score["abs_diff_grey"] == 0.0 and score["label_ratio"] == pytest.approx(1.0)
