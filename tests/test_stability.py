@@ -122,6 +122,12 @@ def test_the_stability_table_computes_gains_and_flags_a_failing_run(tmp_path):
     assert "within 5% of on x): **no**" in md  # the 2-thread run's ratio is 1.08
     assert "kNN refined no worse than kNN synthetic on the mean: **no**" in md  # +0.2 mean
     assert "| 12.00 / 9.00, +25.0 % |" in md and "test people, scored once" in md
+    assert "light included" not in md  # no input light: no whole-map column
+    # an input-lit refiner: its ratio is against its relit input, the whole map's stands beside
+    lit = [{**r, "label_ratio_whole": 0.8} for r in runs]
+    md = stability_markdown(lit, "t", "cmd")
+    assert "| (ratio, light included) |" in md and md.count(" 0.800 |") == 2
+    assert "x is what R refined, the synthetic image relit by the input light" in md
     with pytest.raises(ValueError, match="no finished"):
         stability_markdown([], "t", "cmd")
 

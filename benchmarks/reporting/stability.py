@@ -56,6 +56,8 @@ def stability_runs(results_dirs: dict[int, Path]) -> list[dict[str, Any]]:
                     "gap_closed": diag.get("realism_gap_closed"),
                     "abs_diff_grey": diag.get("mean_abs_diff_grey"),
                     "label_ratio": diag.get("label_ratio_no_refit"),
+                    # an input-lit R: label_ratio is against its relit input; this, the whole map
+                    "label_ratio_whole": diag.get("label_ratio_no_refit_vs_synthetic"),
                     "label_ratio_refit": refit / on_x if on_x and refit else None,
                     "selected_step": sel.get("selected_step"),
                     "git_sha": ref["provenance"].get("git_sha", "unknown")[:10],
@@ -95,6 +97,9 @@ def stability_markdown(
         "- synthetic (deg) | labels: no-refit ratio | (refit ratio) | realism gap closed | "
         "abs(R(x) - x) (grey) | selected step |"
     )
+    lit = any(r.get("label_ratio_whole") is not None for r in runs)
+    if lit:
+        head += " (ratio, light included) |"
     if other:
         head += f" {'+'.join(other_split)}: synthetic / refined (deg), gain |"
     lines = [
@@ -115,6 +120,8 @@ def stability_markdown(
             f"{_fmt(r.get('label_ratio_refit'), '.3f')} | {_fmt(r['gap_closed'], '.0%')} | "
             f"{_fmt(r['abs_diff_grey'], '.1f')} | {_fmt(r['selected_step'], 'd')} |"
         )
+        if lit:
+            line += f" {_fmt(r.get('label_ratio_whole'), '.3f')} |"
         if other:
             o = other.get((r["seed"], r["threads"]))
             line += (
@@ -138,7 +145,13 @@ def stability_markdown(
         f"- every run gains >= {MIN_GAIN_PCT_EACH:.0f} %: {'yes' if each else '**no**'}",
         f"- mean gain >= {MIN_GAIN_PCT_MEAN:.0f} %: {'yes' if mean else '**no**'}",
         f"- labels kept in every run (frozen probe's error on R(x) within "
-        f"{MAX_LABEL_RATIO - 1:.0%} of on x): {'yes' if labels else '**no**'}",
+        f"{MAX_LABEL_RATIO - 1:.0%} of on x): {'yes' if labels else '**no**'}"
+        + (
+            "; x is what R refined, the synthetic image relit by the input light, which moves "
+            "no edge (the ratio with the light included stands beside)"
+            if lit
+            else ""
+        ),
         f"- kNN refined no worse than kNN synthetic on the mean: {'yes' if knn_ok else '**no**'}",
     ]
     if other:
