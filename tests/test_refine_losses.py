@@ -56,7 +56,7 @@ def test_a_config_written_before_the_field_reads_as_means_and_keeps_its_key(tmp_
     assert back.loss_reduction == "mean"
     # at its old behaviour the field is absent from keys, as are later fields at their defaults
     later = {"gaze_consistency", "gaze_consistency_steps", "grad_clip_norm"}
-    later |= {"refiner_noise", "refiner_light"}
+    later |= {"refiner_noise", "refiner_light", "input_light"}
     assert back.key_dict() == {k: v for k, v in old.items() if k not in later}
     assert back.config_hash() == cfg.config_hash()
     # a partial dict still gets the paper's default, and a sum config hashes differently

@@ -43,5 +43,6 @@ def test_refiner_config_hash_is_the_same_hasher_in_full():
         "grad_clip_norm",
         "refiner_noise",
         "refiner_light",
+        "input_light",
     }
     assert cfg.config_hash() != cfg.replace(seed=1).config_hash()

@@ -117,6 +117,7 @@ def test_a_person_takes_the_whole_study_in_a_browser(served):
         driver.get(url + "/")
         assert "60 × 36 pixels, shown 6× enlarged" in driver.page_source
         driver.find_element(By.ID, "start").click()
+        _wait_for_trial(driver, 1)  # click() returns before the page that sets the cookie loads
         pid = driver.get_cookie(COOKIE)["value"]
         for k, answer in enumerate(given):
             _wait_for_trial(driver, k + 1)
