@@ -45,6 +45,14 @@ def seed_of(refiner: torch.nn.Module) -> int:
     return getattr(refiner, "noise_seed", 0)
 
 
+def light_draws(refiner: torch.nn.Module, images: np.ndarray) -> torch.Tensor | None:
+    """The input light's (k, 3) draws for the (k, H, W) uint8 ``images`` R refines, one per
+    image (see image_draws); None for a refiner without an input light."""
+    if getattr(refiner, "input_light", None) is None:
+        return None
+    return image_draws(images, (3,), seed_of(refiner), 3)
+
+
 def _noise_for(refiner: torch.nn.Module, images: np.ndarray, x: torch.Tensor) -> dict:
     """The random inputs of a refiner that takes them (none for the paper's R(x)) for the
     (k, H, W) uint8 ``images`` behind the batch x: noise channels, and the global light's draw."""
@@ -121,10 +129,7 @@ def iter_refined(
         x = resize(x_full, hw_in)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if getattr(refiner, "input_light", None) is not None:  # the draws belong to the image
-            x_in = relit_input(refiner, x, image_draws(chunk, (3,), seed_of(refiner), 3))
-        else:
-            x_in = x
+        x_in = relit_input(refiner, x, light_draws(refiner, chunk))  # the draws: the image's
         with autocast(device, bf16):
             r = refiner(x_in, **_noise_for(refiner, chunk, x)).float()
         y = x_full + resize(r - x, hw_out)

@@ -38,46 +38,31 @@ CNN_STEPS, CNN_BATCH = 150, 128
 def refine_images(
     refiner: nn.Module, images: np.ndarray, hw, device: str, precision: str, batch: int = 256
 ):
-    """(k, H, W) uint8 -> (inputs, refined) both (k, *hw) uint8 at the refiner's resolution.
+    """(k, H, W) uint8 -> (inputs, relit, refined), each (k, *hw) uint8 at the refiner's
+    resolution (relit: None for a refiner without an input light).
 
-    A refiner with an input light refines its relit input (the same per-image draws as a
-    refined store, :func:`refiner_inputs`); ``inputs`` stay the synthetic images themselves.
-    precision: the run's ("auto" | "bf16" | "fp32"), so diagnostics see the refiner as trained.
+    A refiner with an input light refines its images relit with the same per-image draws as a
+    refined store; ``relit`` is what R itself started from. What R *itself* changed (its label
+    ratio, its grey-level change) is measured against it: the light moves no edge, and a probe
+    that reads lit eyes better or worse than unlit ones would otherwise mix that into R's own
+    label check. precision: the run's ("auto" | "bf16" | "fp32"), so diagnostics see the
+    refiner as trained.
     """
+    from refine.apply import light_draws
     from torchkit.device import autocast, use_bf16
 
     bf16 = use_bf16(device, precision)
-    xs, ys = [], []
+    xs, lit, ys = [], [], []
     for s in range(0, len(images), batch):
         chunk = np.asarray(images[s : s + batch])
         x = to_tensor(chunk, hw, device)
+        x_in = relit_input(refiner, x, light_draws(refiner, chunk))
         with autocast(device, bf16):
-            ys.append(to_uint8(refiner(relit_input(refiner, x, _light_draws(refiner, chunk)))))
+            ys.append(to_uint8(refiner(x_in)))
         xs.append(to_uint8(x))
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def _light_draws(refiner: nn.Module, images: np.ndarray) -> torch.Tensor | None:
-    """The input light's (k, 3) draws for (k, H, W) uint8 ``images``: per image, as
-    refine.apply draws them for a store (None: the refiner has no input light)."""
-    if getattr(refiner, "input_light", None) is None:
-        return None
-    from refine.apply import image_draws, seed_of
-
-    return image_draws(images, (3,), seed_of(refiner), 3)
-
-
-@torch.no_grad()
-def refiner_inputs(refiner: nn.Module, images: np.ndarray, hw, device: str) -> np.ndarray | None:
-    """What R itself starts from for (k, H, W) uint8 ``images``: (k, *hw) uint8, the images
-    relit with :func:`refine_images`' draws; None for a refiner without an input light (R starts
-    from the images). What R *itself* changed (its label ratio, its grey-level change) is
-    measured against these: the light moves no edge, and a probe that reads lit eyes better or
-    worse than unlit ones would otherwise mix that into R's own label check."""
-    draws = _light_draws(refiner, np.asarray(images))
-    if draws is None:
-        return None
-    return to_uint8(relit_input(refiner, to_tensor(np.asarray(images), hw, device), draws))
+        lit.append(None if x_in is x else to_uint8(x_in))
+    relit = None if lit[0] is None else np.concatenate(lit)
+    return np.concatenate(xs), relit, np.concatenate(ys)
 
 
 def _pooled(images: np.ndarray, k: int = 2) -> np.ndarray:
@@ -192,9 +177,9 @@ def run_diagnostics(
     rows_s = np.sort(rng.choice(len(synthetic), min(config.diag_n, len(synthetic)), replace=False))
     rows_r = np.sort(rng.choice(len(real), min(config.diag_n, len(real)), replace=False))
     hw = tuple(config.input_hw)
-    images = np.asarray(synthetic[rows_s])
-    x, refined = refine_images(refiner, images, hw, device, config.precision)
-    x_in = refiner_inputs(refiner, images, hw, device)
+    x, x_in, refined = refine_images(
+        refiner, np.asarray(synthetic[rows_s]), hw, device, config.precision
+    )
     real_hw = to_uint8(to_tensor(np.asarray(real[rows_r]), hw))
     gaze = head = probe = None
     if gaze_pitchyaw_rad is not None and head_pitchyaw_rad is not None:
@@ -240,7 +225,7 @@ def score_refined(
     real: (m, H, W) uint8 real images at the same resolution; gaze, head: (k, 2) radians of x
     (None: the gaze part is skipped); probe: a frozen gaze probe (refine.labelcheck) trained on
     other synthetic images at this resolution (None: no ``label_ratio_no_refit``). x_in: what R
-    itself refined when it is not x (x relit by an input light, :func:`refiner_inputs`): the
+    itself refined when it is not x (x relit by an input light, :func:`refine_images`): the
     grey-level change, the ridge and the label ratio then measure R against x_in, and
     ``label_ratio_no_refit_vs_synthetic`` the whole map against x; realism is always against x.
     Returns the JSON-able dict described in the module doc.

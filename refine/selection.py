@@ -99,14 +99,13 @@ def score_snapshot(
 ) -> dict[str, float]:
     """{'realism_acc', 'realism_gap_closed', 'label_ratio', 'abs_diff_grey'} of ``refiner`` on
     ``sel`` (see module); label_ratio is the frozen probe's no-refit ratio."""
-    from refine.diagnostics import refine_images, refiner_inputs
+    from refine.diagnostics import refine_images
     from refine.labelcheck import no_refit_errors
 
     was_training = refiner.training
     refiner.eval()
     hw = sel.synthetic.shape[1:]
-    _, y = refine_images(refiner, sel.synthetic, hw, device, "bf16" if bf16 else "fp32")
-    x_in = refiner_inputs(refiner, sel.synthetic, hw, device)
+    _, x_in, y = refine_images(refiner, sel.synthetic, hw, device, "bf16" if bf16 else "fp32")
     refiner.train(was_training)
     base = sel.synthetic if x_in is None else x_in  # R's own change: against what it refined
     acc, acc_x = _realism_acc(sel.real, y, seed), sel.realism_acc_synthetic

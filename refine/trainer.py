@@ -46,19 +46,17 @@ class Trainer:
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.R.to(self.device, memory_format=fmt)
         self.D.to(self.device, memory_format=fmt)
-        # EMA of R's weights: the adversarial game keeps R moving; the average is where it hovers
-        self.R_ema = copy.deepcopy(self.R).requires_grad_(False) if config.ema_decay else None
-        self.opt_r = self._optimizer(self.R)
-        self.opt_d = self._optimizer(self.D)
-        self.buffer = HistoryBuffer(config.buffer_size, config.input_hw)
         # a fixed share of the real pool that R and D never see, for label-free selection
         self.real_train_rows, self.real_holdout_rows = split_real(
             len(real), config.holdout_real_fraction, config.seed
         )
         if self.R.input_light is not None:  # the real pool's light moments, before any step
             self.R.input_light.fit_(synthetic, real, config.seed, self.real_train_rows)
-            if self.R_ema is not None:
-                self.R_ema.input_light.load_state_dict(self.R.input_light.state_dict())
+        # EMA of R's weights: the adversarial game keeps R moving; the average is where it hovers
+        self.R_ema = copy.deepcopy(self.R).requires_grad_(False) if config.ema_decay else None
+        self.opt_r = self._optimizer(self.R)
+        self.opt_d = self._optimizer(self.D)
+        self.buffer = HistoryBuffer(config.buffer_size, config.input_hw)
         self.best: dict[str, Any] | None = None  # {"step", "score", "weights"} of selection
         self.scores: list[dict[str, Any]] = []
         # (N,) float64 sampling probabilities of the synthetic rows, None: uniform

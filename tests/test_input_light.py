@@ -146,7 +146,7 @@ def test_diagnostics_and_selection_measure_r_against_its_relit_input(demo, tiny_
     """R at the identity of its input (a residual R before training) changed nothing: its label
     ratio is exactly 1 and its grey-level change 0, though the stored image is relit; the whole
     map's ratio (light included) is reported beside. The relit inputs are the store's."""
-    from refine.diagnostics import refiner_inputs, run_diagnostics
+    from refine.diagnostics import refine_images, run_diagnostics
     from refine.selection import make_selection_set, score_snapshot
 
     sim, wild = demo("sim"), demo("wild")
@@ -171,8 +171,9 @@ def test_diagnostics_and_selection_measure_r_against_its_relit_input(demo, tiny_
     # the relit inputs are what a store holds for the same images (same per-image draws)
     images = sim["images"][:10]
     stored = np.concatenate([r for _, r in iter_refined(net, images, device="cpu")])
-    assert np.abs(refiner_inputs(net, images, (36, 60), "cpu").astype(int) - stored).max() <= 1
-    assert refiner_inputs(make_refiner(RefinerConfig()), images, (35, 55), "cpu") is None
+    relit = refine_images(net, images, (36, 60), "cpu", "fp32")[1]
+    assert np.abs(relit.astype(int) - stored).max() <= 1
+    assert refine_images(make_refiner(RefinerConfig()), images, (35, 55), "cpu", "fp32")[1] is None
     # selection scores a snapshot the same way
     sel = make_selection_set(sim["images"], wild["images"], (36, 60), 48, 0, **labels,
                              probe_steps=20)  # fmt: skip
