@@ -18,7 +18,13 @@ from torch import nn
 from estimators.augment import parse_augment
 from estimators.base import EyeData, GazeEstimator, UserError
 from estimators.geometry import vector_to_pitchyaw
-from estimators.torch_train import deterministic, fit_net, predict_vectors, validation_split
+from estimators.torch_train import (
+    check_training_choices,
+    deterministic,
+    fit_net,
+    predict_vectors,
+    validation_split,
+)
 from torchkit.device import resolve_device, use_bf16
 
 PAPER_INPUT_HW = (35, 55)
@@ -85,7 +91,22 @@ class GazeCNN(GazeEstimator):
     epochs, batch_size, lr, optimizer ("adam" | "sgd", momentum 0.9), weight_decay: training.
     train_samples: a budget in training images seen (overrides epochs; the same for 1x and 4x).
     val_fraction: held-out share of the training people (of the rows, where X carries no people,
-        e.g. synthetic renders); the best-validation epoch's weights are kept.
+        e.g. synthetic renders); with weights="best" the best-validation epoch's weights are kept.
+    lr_schedule: "constant" (``lr`` at every step; the default, as before) or "cosine" (per
+        optimiser step from ``lr`` down to 0 over the whole budget, epochs x batches).
+    weights: which weights the fitted net keeps: "best" (the default, as before: the epoch with
+        the lowest validation error in degrees; the last epoch's without validation rows), "last"
+        (the final step's) or "ema" (an exponential moving average over the optimiser steps).
+        Why the other two: validation rows come from the training source, so the epoch they pick
+        follows the split's noise and not the target domain, and a constant lr leaves the last
+        weights mid-jump; a decayed lr and an average of the late weights end where training
+        settles and should vary less from seed to seed. With "last" and "ema" the validation
+        error is still recorded in ``history_`` (of the weights kept) but picks nothing.
+    ema_halflife: "ema" only: the average's half-life as a fraction of the budget's optimiser
+        steps (0.1: the weights of 10 % of the steps ago count half; the random init's share at
+        the end is 0.5^10). A fraction, not a fixed per-step decay, so that the average covers the
+        same share of training from a smoke run's tens of steps to a full run's 10^5
+        (``estimators.torch_train.ema_decay_for``).
     augment: "none" or "+"-joined "hist_eq", "blur", "noise" (see estimators.augment; hist_eq is
         applied at predict time too). device: "auto" | "cpu" | "cuda[:i]".
     precision: "auto" (bf16 autocast + channels_last on CUDA, fp32 on every CPU: a CPU result
@@ -109,6 +130,9 @@ class GazeCNN(GazeEstimator):
         optimizer: str = "adam",
         weight_decay: float = 0.0,
         val_fraction: float = 0.1,
+        lr_schedule: str = "constant",
+        weights: str = "best",
+        ema_halflife: float = 0.1,
         augment: str = "none",
         device: str = "auto",
         precision: str = "auto",
@@ -128,6 +152,9 @@ class GazeCNN(GazeEstimator):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.val_fraction = val_fraction
+        self.lr_schedule = lr_schedule
+        self.weights = weights
+        self.ema_halflife = ema_halflife
         self.augment = augment
         self.device = device
         self.precision = precision
@@ -149,6 +176,7 @@ class GazeCNN(GazeEstimator):
         for name in ("epochs", "batch_size", "predict_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_training_choices(self.lr_schedule, self.weights, self.ema_halflife)
         seed = (
             int(np.random.SeedSequence().generate_state(1)[0])
             if self.random_state is None
@@ -174,11 +202,16 @@ class GazeCNN(GazeEstimator):
                 epochs=self.epochs_, batch_size=self.batch_size, lr=self.lr,
                 optimizer=self.optimizer, weight_decay=self.weight_decay,
                 val_fraction=self.val_fraction, steps=steps, progress=self.progress,
-                subject=subject,
+                subject=subject, lr_schedule=self.lr_schedule, weights=self.weights,
+                ema_halflife=self.ema_halflife,
             )  # fmt: skip
         self.net_ = net
         self.history_ = result["history"]
+        # the epoch whose weights were kept with weights="best"; None with "last" / "ema", where
+        # validation picks nothing (the kept weights are the final step's, or their average)
         self.best_epoch_ = result["best_epoch"]
+        self.n_steps_ = result["n_steps"]  # optimiser steps of the budget (epochs x batches)
+        self.ema_decay_ = result["ema_decay"]  # per-step decay of "ema"'s average, else None
         # rows the weights were fitted on; the validation rows only pick the epoch
         self.n_train_used_ = result["n_fit"]
         self.train_images_per_s_ = result["train_images_per_s"]

@@ -76,6 +76,9 @@ class MultimodalGazeCNN(GazeCNN):
         optimizer: str = "adam",
         weight_decay: float = 0.0,
         val_fraction: float = 0.1,
+        lr_schedule: str = "constant",
+        weights: str = "best",
+        ema_halflife: float = 0.1,
         augment: str = "hist_eq",
         device: str = "auto",
         precision: str = "auto",
@@ -91,6 +94,9 @@ class MultimodalGazeCNN(GazeCNN):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.val_fraction = val_fraction
+        self.lr_schedule = lr_schedule
+        self.weights = weights
+        self.ema_halflife = ema_halflife
         self.augment = augment
         self.device = device
         self.precision = precision
