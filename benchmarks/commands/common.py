@@ -111,5 +111,7 @@ def eval_option(fn):
         default="test",
         show_default=True,
         help="demo only: score on the test people (final numbers), or on a labelled "
-        "development set of other people (for developing a recipe without the test people).",
+        "development set of other people (for developing a recipe without the test people). "
+        "Both score the same fitted models: a run with the other split on the same --work loads "
+        "them, it does not retrain.",
     )(fn)

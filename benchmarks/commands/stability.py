@@ -34,8 +34,9 @@ ROWS = ["cnn-synthetic", "cnn-refined", "knn-synthetic", "knn-refined"]
 @click.option(
     "--also-test",
     is_flag=True,
-    help="After the --eval dev runs, score the same runs (same refiners, same seeds) on the test "
-    "people too and show them beside, not judged on.",
+    help="After the --eval dev runs, score the same fitted models (same refiners, same seeds; "
+    "loaded from --work, not retrained) on the test people too and show them beside, not "
+    "judged on.",
 )
 @work_option
 @click.option(

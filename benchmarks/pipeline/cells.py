@@ -6,6 +6,12 @@ numbers: the row minus its cosmetic fields, the merged params, n_train, seed, da
 and protocol; the train and test stores' checksums; the run's device kind, resolved precision and
 row thread count. A re-run skips cells whose key is done. ``plan`` is the run's plan
 (``benchmarks.pipeline.run._Plan``).
+
+A cell's *fit key* (stage "fit") hashes what determines its fitted model: the same settings,
+inputs and numerics less the test store. Cells that differ only in the people they score (the
+same run under ``--eval dev`` and ``--eval test``; ``bench stability --also-test``) share it, so
+the later ones load the model the first one fitted (WORK/models/) and score the test people with
+the very models frozen on the development people, instead of retraining them.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class Cell:
     config: dict[str, Any]  # the StageSpec it is keyed by (provenance's config_hash = its key)
     identity: dict[str, Any]
     test_idx: Any = None  # int64 rows of the test store this cell predicts (None: all of them)
+    # what its fitted model is keyed by (None: not kept, the cell fits its own; --protocol strict)
+    fit_key: str | None = None
 
 
 def pending_cells(
@@ -46,7 +54,11 @@ def pending_cells(
 ) -> list[Cell]:
     """The seed's (row, seed) cells whose result is not in rows.jsonl yet (of ``rows``, default
     the plan's). ``protocol`` (None under the default, transductive one, so its keys never
-    moved) joins each cell's key config, e.g. {"name": "strict", "folds": 3}."""
+    moved) joins each cell's key config, e.g. {"name": "strict", "folds": 3}.
+
+    Each cell also gets its fit key (:func:`fit_key`) under the default protocol; under strict
+    none, so strict cells never share a model (conservatively: their settings name the fold).
+    """
     n_train = plan.profile["train"].get("n_train")
     seed_of_data = data_seed(plan.profile)
     tasks = []
@@ -72,11 +84,29 @@ def pending_cells(
         config, key = spec.to_dict(), spec.key
         if key in done:
             continue
+        fit = None if protocol is not None else fit_key(settings, train_store.checksum, numerics)
         identity = row_identity(plan, r, params, train_store, seed, key, refiners.get(r.train))
+        identity["fit_key"] = fit
         if refiner_name(r.train, plan.profile) is not None:  # what its refiner's pool held
             identity.update(refiner_view(stores["real-unlabeled"], people_of(stores["test"])))
-        tasks.append(Cell(r, train_store, idx, config, identity))
+        tasks.append(Cell(r, train_store, idx, config, identity, fit_key=fit))
     return tasks
+
+
+def fit_key(settings: dict[str, Any], train_checksum: str, numerics: Numerics) -> str:
+    """The key of a cell's fitted model: the cell's ``settings`` (row, params, n_train, seed,
+    data mode, refiner, protocol), its training store's checksum and its ``numerics``; not the
+    test store, nor the eval split (a row's identity, not its settings). Two cells that score
+    other people with the same fit share it, so the second loads the first's model."""
+    return StageSpec("fit", settings, {"train": train_checksum}, numerics).key
+
+
+def model_path(plan: Any, cell: Cell, seed: int) -> str | None:
+    """Where a cell's fitted model is kept: WORK/models/<row>-seed<s>-<fit key>.pkl (None: the
+    cell has no fit key and keeps none)."""
+    if cell.fit_key is None:
+        return None
+    return str(plan.work_dir / "models" / f"{cell.row.id}-seed{seed}-{cell.fit_key}.pkl")
 
 
 def fit_cells(
@@ -104,6 +134,8 @@ def fit_cells(
                 plan.device,
                 opts.precision,
                 t.test_idx,
+                model_path(plan, t, seed),
+                t.fit_key,
             ),
         )
         for t in tasks

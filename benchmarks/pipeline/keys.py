@@ -15,10 +15,12 @@ function of:
 
 Stages and their keys: demo / real stores under WORK/stores/{demo,real}/, a strict fold's pool
 under WORK/stores/strict/, SimGAN's run under WORK/refiner/, its refined store and every other
-refiner's fit under WORK/stores/refined/ and WORK/refiner/, and each (row, seed) cell's
-``stage_key`` in rows.jsonl. A cell's numerics are the run's whether or not its estimator uses
-torch: a numpy row is refit on another device or precision (seconds) rather than asking every
-estimator which settings it reads.
+refiner's fit under WORK/stores/refined/ and WORK/refiner/, each (row, seed) cell's
+``stage_key`` in rows.jsonl, and its fitted model's ``fit_key`` under WORK/models/ (the cell's
+settings, training store and numerics, not its test store: a model fitted for the development
+people is the one that scores the test people). A cell's numerics are the run's whether or not
+its estimator uses torch: a numpy row is refit on another device or precision (seconds) rather
+than asking every estimator which settings it reads.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from torchkit.files import config_hash
 # Bump a stage's version when its code changes what it computes (its cached outputs are then
 # made again; the other stages' caches stay). History: cell 3 = the old PIPELINE_VERSION 2 + 1,
 # when every key moved to this function (the row key then gained device kind, precision and
-# threads and lost the row's label).
+# threads and lost the row's label). A change to how cells fit bumps "fit" with "cell" (the kept
+# models would otherwise score the new cells).
 STAGE_VERSIONS: dict[str, int] = {
     "demo-store": 1,
     "real-store": 1,
@@ -42,6 +45,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "refiner-fit": 1,
     "cell": 3,
     "pooled-cell": 1,
+    "fit": 1,  # a cell's fitted model (WORK/models/): the cell's key less the test store
 }
 # A suite row's fields that change no number: they never reach a cell's key
 COSMETIC_ROW_FIELDS = ("label", "rs", "extra", "paper_err_deg", "paper_within7_pct")

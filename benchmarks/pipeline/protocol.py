@@ -247,6 +247,7 @@ def _pooled_measure(plan: Any, cell: Cell, parts: list, measured: list[dict]) ->
         "n_test": n_test,
         "fit_s": sum(m["fit_s"] for m in measured),
         "predict_s": sum(m["predict_s"] for m in measured),
+        "fit_reused": all(m["fit_reused"] for m in measured),  # False: strict keeps no models
         "numerics": measured[0]["numerics"],
         **error_summary(err),
     }

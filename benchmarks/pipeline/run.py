@@ -6,6 +6,8 @@ inputs' checksums, the numerics: device kind, precision, threads; a per-stage co
 - SimGAN's run under WORK/refiner/<key>-seed<s>/ (resumes from its last checkpoint after a kill),
   any other refiner's fit under WORK/refiner/<name>-<key>-seed<s>/,
 - each refiner's refined store under WORK/stores/refined/ (one per refiner a row names),
+- each (row, seed) cell's fitted model under WORK/models/, keyed without the test store: a run
+  that scores other people (--eval test after --eval dev) loads the models instead of refitting,
 - each (row, seed) result as one line in RESULTS/rows.jsonl plus RESULTS/preds/<...>.npz.
 A re-run skips every finished piece; a killed run resumes at the stage (and row) where it died.
 One run at a time holds --work and --results (benchmarks/pipeline/lock.py); a second one waits.
