@@ -124,7 +124,8 @@ def main() -> None:
         ref_knn = _knn(refined, head, gaze, dev)
         row = {
             "name": args.name, "seed": args.seed, "cnn_seed": args.cnn_seed, "sets": args.sets,
-            "cnn_sets": args.cnn_sets, "refine_at": mode, "fit_s": round(fit_s, 1),
+            "cnn_sets": args.cnn_sets, "cnn_samples": args.cnn_samples, "n_train": args.n_train,
+            "refine_at": mode, "fit_s": round(fit_s, 1),
             "weights": done.get("weights"), "selected_step": done.get("selected_step"),
             "cnn_syn": s["cnn"], "cnn_ref": ref_cnn,
             "gain_pct": None if ref_cnn is None else 100 * (1 - ref_cnn / s["cnn"]),
