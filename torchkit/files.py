@@ -11,22 +11,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """``text`` to ``path`` via a temporary file, fsync and rename (never a half-written file);
-    creates the parent folder."""
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """``data`` to ``path`` via a temporary file in the same folder, fsync and rename (never a
+    half-written file: a killed writer leaves the old file or none); creates the parent folder.
+    The temporary name is unique (mkstemp), so writers of one path in threads or processes
+    never share one; it is removed when the write fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """``text`` (UTF-8) to ``path`` atomically, as :func:`write_bytes_atomic`."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

@@ -13,9 +13,7 @@ models frozen on the development people, not by a retrain, at the cost of a pred
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -28,6 +26,7 @@ from benchmarks.records.rows import error_summary, save_predictions
 from estimators.base import EyeData, UserError
 from estimators.geometry import angular_error_deg
 from estimators.registry import create_estimator, is_plugin_estimator
+from torchkit.files import write_bytes_atomic
 
 
 def training_indices(
@@ -184,24 +183,15 @@ def load_model(path: Path, method: str, fit_key: str | None) -> tuple[Any, float
 
 def save_model(path: Path, estimator: Any, method: str, fit_key: str | None, fit_s: float) -> bool:
     """Pickle (protocol 5) the fitted estimator with its key and fit seconds to ``path``,
-    atomically: a temporary file in the same folder, fsync, os.replace, so a killed run leaves
+    atomically (torchkit.files.write_bytes_atomic), so a killed run leaves
     the old file or none, never half of one. An estimator that does not pickle (a plug-in may
     hold anything) is not kept: its cells refit, as before model files; nor is one that the
     disk refuses. Neither fails the row (the model file is a cache). Returns whether kept."""
     saved = {"format": MODEL_FORMAT, "fit_key": fit_key, "method": method, "fit_s": fit_s,
              "estimator": estimator}  # fmt: skip
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(saved, f, protocol=5)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_bytes_atomic(path, pickle.dumps(saved, protocol=5))
     except Exception as e:  # noqa: BLE001 - a model that cannot be kept is refitted next time
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         # a built-in should pickle (say so); a plug-in need not (quietly refit next time)
         if not is_plugin_estimator(method) or isinstance(e, OSError):
             warnings.warn(
