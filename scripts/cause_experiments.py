@@ -34,6 +34,7 @@ from refine.images import to_tensor, to_uint8
 from refine.train import train_refiner
 
 DEVICE = "cpu"
+CNN_FIT_S: list[float] = []  # wall seconds of each CNN fit in this process, in order
 
 
 def refine_all(refiner, images: np.ndarray, mode: str) -> np.ndarray:
@@ -49,11 +50,13 @@ def refine_all(refiner, images: np.ndarray, mode: str) -> np.ndarray:
 
 
 def cnn_error(train: EyeData, gaze, test, seed: int, samples: int, extra: dict) -> float:
-    est = create_estimator(
-        "cnn", train_samples=samples, batch_size=128, random_state=seed, progress=False,
-        device=DEVICE, precision="fp32", **extra,
-    )  # fmt: skip
+    # --cnn-set overrides any of these (e.g. batch_size=32: more optimiser steps, same images)
+    kw = dict(train_samples=samples, batch_size=128, random_state=seed, progress=False,
+              device=DEVICE, precision="fp32")  # fmt: skip
+    est = create_estimator("cnn", **{**kw, **extra})
+    t0 = time.perf_counter()
     est.fit(train, gaze)
+    CNN_FIT_S.append(round(time.perf_counter() - t0, 1))
     return mean_angular_error_deg(est.predict(EyeData(test.images, test.head_pitchyaw_rad)),
                                   test.gaze_pitchyaw_rad)  # fmt: skip
 
@@ -135,6 +138,7 @@ def main() -> None:
                                          "gaze_err_deg_refit_on_refined", "realism_gap_closed",
                                          "mean_abs_diff_grey")},
             "iris": {k: v for k, v in iris.items() if k != "note"},
+            "cnn_fit_s": list(CNN_FIT_S),
         }  # fmt: skip
         with open(args.out, "a") as f:
             f.write(json.dumps(row) + "\n")
