@@ -76,6 +76,9 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=4000)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--refiner-run", type=Path, default=None,
+                    help="score this finished refiner run instead of training one (--set, --seed "
+                    "then only label the row)")  # fmt: skip
     ap.add_argument("--no-cnn", action="store_true", help="label and realism only (minutes)")
     args = ap.parse_args()
     global DEVICE
@@ -87,11 +90,14 @@ def main() -> None:
     dev = _store(stores, "test", "wild", 3000, 2000)
     over = dict(parse_override(s) for s in args.sets)
     cfg = RefinerConfig.preset(args.preset, **over, seed=args.seed, device=DEVICE, precision="fp32")
-    run = args.work / "exp-runs" / f"{args.name}-s{args.seed}"
+    run = args.refiner_run or args.work / "exp-runs" / f"{args.name}-s{args.seed}"
     t0 = time.perf_counter()
-    done = train_refiner(syn.images, real.images, cfg, run, resume=run.exists(), progress=False,
-                         synthetic_gaze_pitchyaw_rad=syn.gaze_pitchyaw_rad,
-                         synthetic_head_pitchyaw_rad=syn.head_pitchyaw_rad)  # fmt: skip
+    if args.refiner_run:  # a finished run (e.g. a bench run's WORK/refiner/KEY-seedS): reuse it
+        done = json.loads((run / "complete.json").read_text())
+    else:
+        done = train_refiner(syn.images, real.images, cfg, run, resume=run.exists(),
+                             progress=False, synthetic_gaze_pitchyaw_rad=syn.gaze_pitchyaw_rad,
+                             synthetic_head_pitchyaw_rad=syn.head_pitchyaw_rad)  # fmt: skip
     fit_s = time.perf_counter() - t0
     diag = json.loads((run / "diagnostics.json").read_text())
     refiner = load_refiner(run, DEVICE)
@@ -129,6 +135,7 @@ def main() -> None:
             "name": args.name, "seed": args.seed, "cnn_seed": args.cnn_seed, "sets": args.sets,
             "cnn_sets": args.cnn_sets, "cnn_samples": args.cnn_samples, "n_train": args.n_train,
             "refine_at": mode, "fit_s": round(fit_s, 1),
+            "refiner_run": None if args.refiner_run is None else args.refiner_run.name,
             "weights": done.get("weights"), "selected_step": done.get("selected_step"),
             "cnn_syn": s["cnn"], "cnn_ref": ref_cnn,
             "gain_pct": None if ref_cnn is None else 100 * (1 - ref_cnn / s["cnn"]),
