@@ -132,6 +132,36 @@ def test_the_stability_table_computes_gains_and_flags_a_failing_run(tmp_path):
         stability_markdown([], "t", "cmd")
 
 
+def test_a_table_built_up_over_sessions_names_the_runs_not_there_and_their_machines(tmp_path):
+    """--table-only tabulates rows earlier sessions left (committed), on any machine, and says
+    which of the asked-for runs are missing instead of judging as if all were there."""
+    from click.testing import CliRunner
+
+    from benchmarks.cli import main
+
+    res = tmp_path / "stability"
+    cpus = {1: ["avx2", "fma"], 2: ["avx512f", "avx512_bf16", "avx2"]}
+    for threads, seeds in {1: [0], 2: [0, 1]}.items():
+        d = res / f"threads{threads}"
+        for seed in seeds:
+            for row_id, err in [("cnn-synthetic", 10.0), ("cnn-refined", 6.0 + seed)]:
+                numerics = {"cpu_model": "AMD EPYC", "cpu_flags": cpus[threads]}
+                append_row(d, {**_row(row_id, seed, err), "numerics": numerics})
+    runner = CliRunner()
+    out = tmp_path / "stability.md"
+    args = ["stability", "--seeds", "3", "--threads", "1,2", "--results", str(res), "--table-only"]
+    r = runner.invoke(main, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    md = out.read_text()
+    assert "**3 of 6 runs.**" in md
+    assert "seeds 1, 2 on 1 thread; seed 2 on 2 threads." in md
+    assert md.count("| AMD EPYC, avx2 |") == 1 and md.count("| AMD EPYC, avx512 |") == 2
+    assert f"--results {res}`, tabulated by `--table-only" in md
+    # nothing to tabulate: one clear line naming the folder, no traceback, nothing trained
+    r = runner.invoke(main, [*args[:-2], str(tmp_path / "empty"), "--table-only"])
+    assert r.exit_code != 0 and "no rows.jsonl under" in r.output and "Traceback" not in r.output
+
+
 def test_ema_and_selection_pick_a_scored_snapshot_and_resume_identically(tmp_path):
     from benchmarks.datasets.demo import render_domain
     from refine.train import train_refiner

@@ -51,10 +51,25 @@ ROWS = ["cnn-synthetic", "cnn-refined", "knn-synthetic", "knn-refined"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="The markdown table [default: RESULTS/stability.md].",
 )
+@click.option(
+    "--table-only",
+    is_flag=True,
+    help="Train and score nothing: write the table from the rows already in --results (runs "
+    "of earlier sessions or other machines, e.g. committed), naming the runs not there yet.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @fail_cleanly
 def stability(
-    profile, seeds, threads_list, eval_split, also_test, work_dir, results_dir, out, quiet
+    profile,
+    seeds,
+    threads_list,
+    eval_split,
+    also_test,
+    work_dir,
+    results_dir,
+    out,
+    table_only,
+    quiet,
 ) -> None:
     """Train the refiner and the synthetic/refined CNN rows for every seed x thread count (cached
     and resumable like `bench run`), then tabulate the gain of refined over synthetic."""
@@ -70,6 +85,7 @@ def stability(
         raise UserError(f"--threads {threads_list!r}: expected counts >= 1")
     suite, prof = load_suite("table1"), load_profile(profile)
     name = prof["profile"]["name"]
+    given_results = results_dir
     results_dir = results_dir or Path("results/runs") / (
         f"stability-{name}" + ("-dev" if eval_split == "dev" else "")
     )
@@ -92,12 +108,26 @@ def stability(
             run_suite(suite, prof, opts, log=lambda m: click.echo(m, err=True))
         return dirs
 
-    dirs = run_all(eval_split, results_dir)
-    beside = run_all("test", results_dir / "test-people") if also_test else None
+    if table_only:  # what earlier runs left in RESULTS/threadsN (and RESULTS/test-people/threadsN)
+        dirs = {t: results_dir / f"threads{t}" for t in counts}
+        if not any((d / "rows.jsonl").is_file() for d in dirs.values()):
+            raise UserError(
+                f"--table-only: no rows.jsonl under {results_dir}/threads{{{threads_list}}}; "
+                "run `bench stability` without --table-only first"
+            )
+        test_dirs = {t: results_dir / "test-people" / f"threads{t}" for t in counts}
+        beside = test_dirs if also_test else None
+    else:
+        dirs = run_all(eval_split, results_dir)
+        beside = run_all("test", results_dir / "test-people") if also_test else None
     command = (
         f"bench stability --profile {name} --seeds {seeds} --threads "
         f"{','.join(map(str, counts))} --eval {eval_split}" + (" --also-test" if also_test else "")
-    )
+    ) + (f" --results {given_results}" if given_results else "")
+    if table_only:  # the runs were made by the command above (in one or several goes)
+        command += "`, tabulated by `--table-only"
     title = f"Stability of the headline: {name} profile, {seeds} seeds x threads {counts}"
-    path = write_stability(dirs, out or results_dir / "stability.md", title, command, beside)
+    path = write_stability(
+        dirs, out or results_dir / "stability.md", title, command, beside, seeds=seeds
+    )
     click.echo(f"wrote {path}")

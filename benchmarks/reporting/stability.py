@@ -31,6 +31,8 @@ def stability_runs(results_dirs: dict[int, Path]) -> list[dict[str, Any]]:
     the kNN rows were not run) and the refiner's diagnostics."""
     runs = []
     for threads, rdir in sorted(results_dirs.items()):
+        if not (rdir / "rows.jsonl").is_file():  # this thread count not run (yet)
+            continue
         rows = latest_rows(read_rows(rdir))
         by = {(r["row_id"], r["seed"]): r for r in rows}
         for seed in sorted({r["seed"] for r in rows}):
@@ -61,10 +63,23 @@ def stability_runs(results_dirs: dict[int, Path]) -> list[dict[str, Any]]:
                     "label_ratio_refit": refit / on_x if on_x and refit else None,
                     "selected_step": sel.get("selected_step"),
                     "git_sha": ref["provenance"].get("git_sha", "unknown")[:10],
+                    "machine": _machine(ref.get("numerics") or {}),
                     "eval_split": ref.get("eval_split", "test"),
                 }
             )
     return runs
+
+
+def _machine(numerics: dict[str, Any]) -> str | None:
+    """The CPU a run's rows came from, e.g. "AMD EPYC, avx512" (its widest vector unit): runs
+    of one table may come from several machines (sessions build a table up), and the same seed
+    gives other numbers on another vector unit."""
+    model = numerics.get("cpu_model")
+    if model is None:
+        return None
+    flags = numerics.get("cpu_flags") or []
+    wide = next((f for f in ("avx512", "avx2") if any(x.startswith(f) for x in flags)), None)
+    return model if wide is None else f"{model}, {wide}"
 
 
 def _fmt(v: Any, spec: str) -> str:
@@ -81,9 +96,12 @@ def stability_markdown(
     title: str,
     command: str,
     beside: list[dict[str, Any]] | None = None,
+    expected: list[tuple[int, int]] | None = None,
 ) -> str:
     """The table, its summary and the pass/fail of the four criteria (judged on ``runs``);
-    ``beside``: the same (seed, threads) runs scored on another split, shown next to them."""
+    ``beside``: the same (seed, threads) runs scored on another split, shown next to them;
+    ``expected``: the (seed, threads) runs asked for, so that those not run yet are named and
+    the criteria say they are judged on part of them."""
     if not runs:
         raise UserError("no finished (seed, threads) runs with both CNN rows to tabulate")
     gains = np.array([r["gain_pct"] for r in runs])
@@ -102,6 +120,7 @@ def stability_markdown(
         head += " (ratio, light included) |"
     if other:
         head += f" {'+'.join(other_split)}: synthetic / refined (deg), gain |"
+    head += " machine |"
     lines = [
         f"# {title}",
         "",
@@ -130,14 +149,17 @@ def stability_markdown(
                 if o
                 else " – |"
             )
-        lines.append(line)
+        lines.append(line + f" {r.get('machine') or '–'} |")
     each = bool((gains >= MIN_GAIN_PCT_EACH).all())
     mean = bool(gains.mean() >= MIN_GAIN_PCT_MEAN)
     labels = len(ratios) == len(runs) and all(x <= MAX_LABEL_RATIO for x in ratios)
     knn_ok = bool(deltas) and len(deltas) == len(runs) and float(np.mean(deltas)) <= 0.0
+    have = {(r["seed"], r["threads"]) for r in runs}
+    missing = sorted(set(expected or []) - have, key=lambda st: (st[1], st[0]))
+    of = f" of {len(have | set(expected or []))}" if missing else ""
     lines += [
         "",
-        f"**{len(runs)} runs.** Gain (1 - refined / synthetic error): mean {gains.mean():.1f} %, "
+        f"**{len(runs)}{of} runs.** Gain (1 - refined / synthetic error): mean {gains.mean():.1f} %, "
         f"std {gains.std(ddof=1) if len(gains) > 1 else 0.0:.1f} %, min {gains.min():.1f} %, "
         f"max {gains.max():.1f} %."
         + (f" kNN refined - synthetic: mean {np.mean(deltas):+.2f} deg." if deltas else ""),
@@ -154,6 +176,21 @@ def stability_markdown(
         ),
         f"- kNN refined no worse than kNN synthetic on the mean: {'yes' if knn_ok else '**no**'}",
     ]
+    if missing:
+        by_threads: dict[int, list[int]] = {}
+        for seed, threads in missing:
+            by_threads.setdefault(threads, []).append(seed)
+        lines += [
+            "",
+            f"**Not run yet** ({len(missing)} runs; the criteria above are judged on the "
+            f"{len(runs)} that were): "
+            + "; ".join(
+                f"seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))} on {t} "
+                f"thread{'s' if t > 1 else ''}"
+                for t, s in sorted(by_threads.items())
+            )
+            + ".",
+        ]
     if other:
         og = np.array([o["gain_pct"] for o in other.values()])
         lines += [
@@ -172,9 +209,13 @@ def write_stability(
     title: str,
     command: str,
     beside_dirs: dict[int, Path] | None = None,
+    seeds: int | None = None,
 ) -> Path:
     """Write the table to ``out`` atomically (``beside_dirs``: the same runs on another split,
-    shown beside); returns the path."""
+    shown beside; ``seeds``: seeds 0..seeds-1 under every thread count were asked for, those
+    missing are named); returns the path."""
     beside = stability_runs(beside_dirs) if beside_dirs else None
-    text = stability_markdown(stability_runs(results_dirs), title, command, beside)
+    expected = None if seeds is None else [(s, t) for t in results_dirs for s in range(seeds)]
+    runs = [r for r in stability_runs(results_dirs) if seeds is None or r["seed"] < seeds]
+    text = stability_markdown(runs, title, command, beside, expected)
     return write_text_atomic(out, text)
