@@ -55,7 +55,10 @@ def test_sweep_writes_each_settings_report_and_per_snapshot_rows(tmp_path):
         text = (out / r["report"]).read_text()  # `bench refine summary`'s report
         assert text.startswith(f"# Refiner run `{r['name']}`")
         assert "During training" in text and "realism gap closed" in text
-        assert "python -m benchmarks.perf.pilot --sweep" in text  # the command, quoted
+        # the command that reruns this setting, quoted
+        assert (
+            f"python -m benchmarks.perf.pilot OUT --sweep --device cpu --only {r['name']} " in text
+        )
         assert (out / r["samples"]).read_bytes()[:4] == b"\x89PNG"
     assert "| grad_clip_norm | 1.0 |" in (out / "clip.md").read_text()
     assert "| grad_clip_norm | 0.0 |" in (out / "paper.md").read_text()
@@ -102,3 +105,25 @@ def test_a_setting_still_training_at_the_deadline_is_stopped_and_keeps_a_row(tmp
         "| slow | steps=1000000 | stopped at the deadline |"
         in (tmp_path / "out" / "sweep.md").read_text()
     )
+
+
+def test_the_pilot_command_sizes_a_cpu_sweep_and_says_so_in_its_reports(tmp_path, capsys):
+    """--set / --only / --images reach every setting's config and the quoted command reruns it."""
+    from benchmarks.perf import pilot
+
+    out = tmp_path / "out"
+    sets = [f"--set={k}={json.dumps(v, separators=(',', ':'))}" for k, v in TOY.items()]
+    with pytest.raises(SystemExit) as done:
+        pilot.main([str(out), "--sweep", "--device", "cpu", "--only", "clip50",
+                    "--images", "96,64", *sets])  # fmt: skip
+    assert done.value.code == 0
+    (row,) = _rows(out)
+    assert row["name"] == "clip50" and row["status"] == "done"
+    text = (out / "clip50.md").read_text()
+    assert "| grad_clip_norm | 50.0 |" in text and "| batch_size | 8 |" in text
+    assert "--only clip50 --images 96,64 --set refiner_width=8" in text
+    assert "--set disc_widths=[8,8,8,8]" in text
+    for bad, says in [(["--only", "nope"], "no setting nope"), (["--images", "9"], "N_SIM,N_REAL")]:
+        with pytest.raises(SystemExit) as err:
+            pilot.main([str(out), "--sweep", "--device", "cpu", *bad])
+        assert err.value.code == 2 and says in capsys.readouterr().err

@@ -1,7 +1,9 @@
 """A paper-size refiner pilot for scripts/gpu-check.sh: the paper networks (RefinerConfig's
 defaults: R 64 wide x 4 blocks, D 96-64-32-32) at batch 512 for 100 adversarial steps on demo
 images, timed end to end. ``python -m benchmarks.perf.pilot OUT.json [--device cuda]``; with
-``--sweep OUT_DIR`` it runs the settings sweep of benchmarks/perf/sweep.py instead.
+``--sweep OUT_DIR`` it runs the settings sweep of benchmarks/perf/sweep.py instead, at the GPU
+size unless ``--set key=value`` (RefinerConfig fields over SWEEP_RUN, for every setting),
+``--only NAME,...`` and ``--images N_SIM,N_REAL`` shrink it, e.g. for a CPU pilot.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def refiner_pilot(device: str = "cuda", steps: int = 100, batch: int = 512) -> d
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     from torchkit.files import write_json_atomic
 
     ap = argparse.ArgumentParser(description=__doc__)
@@ -71,11 +73,42 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="run the settings sweep into OUT")
     ap.add_argument("--jobs", type=int, help="sweep: settings at once [all on CUDA, 1 on CPU]")
     ap.add_argument("--deadline-s", type=float, help="sweep: stop what still runs after this")
-    args = ap.parse_args()
+    ap.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="sweep: a RefinerConfig field over SWEEP_RUN for every setting",
+    )
+    ap.add_argument("--only", help="sweep: these settings of SWEEP_SETTINGS (comma-separated)")
+    ap.add_argument("--images", help="sweep: N_SIM,N_REAL demo images [SWEEP_IMAGES]")
+    args = ap.parse_args(argv)
     if args.sweep:
-        from benchmarks.perf.sweep import refiner_sweep
+        from benchmarks.perf.sweep import SWEEP_IMAGES, SWEEP_SETTINGS, refiner_sweep
+        from refine.config import parse_override
 
-        rows = refiner_sweep(args.out, args.device, jobs=args.jobs, deadline_s=args.deadline_s)
+        settings = SWEEP_SETTINGS
+        if args.only:
+            names = [n.strip() for n in args.only.split(",") if n.strip()]
+            known = dict(SWEEP_SETTINGS)
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                ap.error(f"--only: no setting {', '.join(unknown)} (known: {', '.join(known)})")
+            settings = tuple((n, known[n]) for n in names)
+        images = SWEEP_IMAGES
+        if args.images:
+            try:
+                images = tuple(int(n) for n in args.images.split(","))
+            except ValueError:
+                images = ()
+            if len(images) != 2 or min(images) < 1:
+                ap.error(f"--images {args.images!r}: expected N_SIM,N_REAL, two counts >= 1")
+        run = dict(parse_override(s) for s in args.sets) or None
+        rows = refiner_sweep(
+            args.out, args.device, settings=settings, run=run, images=images, jobs=args.jobs,
+            deadline_s=args.deadline_s,
+        )  # fmt: skip
         print(f"sweep: wrote {args.out}/sweep.jsonl and sweep.md")
         for r in rows:
             print(f"sweep {r['name']}: {r['status']}")

@@ -124,14 +124,21 @@ def refiner_sweep(
 
 
 def _sweep_command(name, overrides, run, device, images) -> str:
-    """How a setting's run was made, for its report (``bench refine summary --command``)."""
-    fields = {**SWEEP_RUN, **(run or {})}
-    every = " ".join(f"{k}={json.dumps(v)}" for k, v in fields.items())
-    mine = " ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items()) or "none"
+    """How a setting's run was made, for its report (``bench refine summary --command``): the
+    pilot command that reruns this one setting, then what the fields come to."""
+
+    def kv(d):
+        return " ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in d.items())
+
+    sets = "".join(
+        f" --set {k}={json.dumps(v, separators=(',', ':'))}" for k, v in (run or {}).items()
+    )
     return (
-        f"python -m benchmarks.perf.pilot --sweep OUT --device {device}   # setting {name}: "
-        f"paper config (RefinerConfig defaults) with {every}; this setting's overrides: {mine}; "
-        f"demo images: {images[0]} sim (seed 1), {images[1]} wild (seed 2)"
+        f"python -m benchmarks.perf.pilot OUT --sweep --device {device} --only {name} "
+        f"--images {images[0]},{images[1]}{sets}   # setting {name}: paper config (RefinerConfig "
+        f"defaults) with {kv({**SWEEP_RUN, **(run or {})})}; this setting's overrides: "
+        f"{kv(overrides) or 'none'}; demo images: {images[0]} sim (seed 1), {images[1]} wild "
+        "(seed 2)"
     )
 
 
