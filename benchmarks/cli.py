@@ -8,6 +8,7 @@ from benchmarks.commands.check import check_cmd
 from benchmarks.commands.common import interrupted, remember_argv
 from benchmarks.commands.data import data
 from benchmarks.commands.perf import perf
+from benchmarks.commands.pilot import pilot
 from benchmarks.commands.refine import refine
 from benchmarks.commands.report import report
 from benchmarks.commands.run import run
@@ -50,6 +51,7 @@ main.add_command(data)
 main.add_command(perf)
 main.add_command(refine)
 main.add_command(stability)
+main.add_command(pilot)
 main.add_command(select)
 main.add_command(turing)
 
