@@ -28,10 +28,25 @@ def _rows(out):
 def test_the_default_sweep_is_the_paper_config_and_the_candidates_at_batch_512():
     names = [name for name, _ in sweep.SWEEP_SETTINGS]
     assert names[0] == "paper" and dict(sweep.SWEEP_SETTINGS)["paper"] == {}
-    grid = {
-        (o.get("lambda_reg", 0.0327), o.get("grad_clip_norm", 0.0)) for _, o in sweep.SWEEP_SETTINGS
-    }
-    assert grid == {(0.0327, 0.0), (0.5, 0.0), (0.0327, 50.0), (0.5, 50.0)}
+    # every candidate but the reference clips; the departures are named in the setting's name
+    for name, o in sweep.SWEEP_SETTINGS[1:]:
+        assert o["grad_clip_norm"] == 50.0, name
+        assert ("lit" in name) == bool(o.get("input_light")), name
+        assert ("residual" in name or "light" in name or "lit" in name) == bool(
+            o.get("refiner_residual")
+        ), name
+    # the paper-cpu pilot's chosen settings are one of the swept ones, the one gpu-check ends on
+    from benchmarks.pipeline.refiner_stage import simgan_variant_config
+    from benchmarks.pipeline.suite import load_profile
+
+    def key(cfg):
+        return tuple(getattr(cfg, f) for f in ("lambda_reg", "grad_clip_norm", "refiner_residual",
+                     "input_light", "input_hw", "gaze_consistency"))  # fmt: skip
+
+    chosen = key(simgan_variant_config("simgan", load_profile("paper-cpu"), 0, "cuda"))
+    swept = {name: key(sweep.sweep_config(o, None, "cuda")) for name, o in sweep.SWEEP_SETTINGS}
+    assert chosen in swept.values()
+    assert sweep.GPU_SWEEP[0] == "paper" and swept[sweep.GPU_SWEEP[-1]] == chosen
     cfg = sweep.sweep_config({}, None, "cuda")
     assert (cfg.batch_size, cfg.refiner_width, cfg.refiner_blocks) == (512, 64, 4)
     assert cfg.disc_widths == (96, 64, 32, 32) and cfg.optimizer == "sgd"

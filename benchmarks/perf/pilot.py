@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--only", help="sweep: these settings of SWEEP_SETTINGS (comma-separated)")
     ap.add_argument("--images", help="sweep: N_SIM,N_REAL demo images [SWEEP_IMAGES]")
+    ap.add_argument(
+        "--work", type=Path, help="sweep: keep the run directories here [a temporary one]"
+    )
     args = ap.parse_args(argv)
     if args.sweep:
         from benchmarks.perf.sweep import SWEEP_IMAGES, SWEEP_SETTINGS, refiner_sweep
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         run = dict(parse_override(s) for s in args.sets) or None
         rows = refiner_sweep(
             args.out, args.device, settings=settings, run=run, images=images, jobs=args.jobs,
-            deadline_s=args.deadline_s,
+            deadline_s=args.deadline_s, work=args.work,
         )  # fmt: skip
         print(f"sweep: wrote {args.out}/sweep.jsonl and sweep.md")
         for r in rows:
