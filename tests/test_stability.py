@@ -147,12 +147,19 @@ def test_a_table_built_up_over_sessions_names_the_runs_not_there_and_their_machi
             for row_id, err in [("cnn-synthetic", 10.0), ("cnn-refined", 6.0 + seed)]:
                 numerics = {"cpu_model": "AMD EPYC", "cpu_flags": cpus[threads]}
                 append_row(d, {**_row(row_id, seed, err), "numerics": numerics})
+    # the test people beside: seed 0 asked for, seed 5 (outside --seeds 3) left out
+    for seed, refined in ((0, 7.5), (5, 5.0)):
+        for row_id, err in [("cnn-synthetic", 10.0), ("cnn-refined", refined)]:
+            append_row(
+                res / "test-people" / "threads1", {**_row(row_id, seed, err), "eval_split": "test"}
+            )
     runner = CliRunner()
     out = tmp_path / "stability.md"
     args = ["stability", "--seeds", "3", "--threads", "1,2", "--results", str(res), "--table-only"]
-    r = runner.invoke(main, [*args, "--out", str(out)])
+    r = runner.invoke(main, [*args, "--also-test", "--out", str(out)])
     assert r.exit_code == 0, r.output
     md = out.read_text()
+    assert "mean gain 25.0 %, min 25.0 %, max 25.0 %." in md  # seed 5's +50 % not among them
     assert "**3 of 6 runs.**" in md
     assert "seeds 1, 2 on 1 thread; seed 2 on 2 threads." in md
     assert md.count("| AMD EPYC, avx2 |") == 1 and md.count("| AMD EPYC, avx512 |") == 2

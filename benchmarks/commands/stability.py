@@ -92,10 +92,12 @@ def stability(
     if also_test and eval_split != "dev":
         raise UserError("--also-test goes with --eval dev (the test people stand beside dev)")
 
+    def by_threads(base: Path) -> dict[int, Path]:  # one results folder a thread count
+        return {t: base / f"threads{t}" for t in counts}
+
     def run_all(split: str, base: Path) -> dict[int, Path]:
-        dirs = {}
+        dirs = by_threads(base)
         for threads in counts:
-            dirs[threads] = base / f"threads{threads}"
             opts = RunOptions(
                 work_dir=work_dir,
                 results_dir=dirs[threads],
@@ -109,13 +111,13 @@ def stability(
         return dirs
 
     if table_only:  # what earlier runs left in RESULTS/threadsN (and RESULTS/test-people/threadsN)
-        dirs = {t: results_dir / f"threads{t}" for t in counts}
+        dirs = by_threads(results_dir)
         if not any((d / "rows.jsonl").is_file() for d in dirs.values()):
             raise UserError(
                 f"--table-only: no rows.jsonl under {results_dir}/threads{{{threads_list}}}; "
                 "run `bench stability` without --table-only first"
             )
-        test_dirs = {t: results_dir / "test-people" / f"threads{t}" for t in counts}
+        test_dirs = by_threads(results_dir / "test-people")
         beside = test_dirs if also_test else None
     else:
         dirs = run_all(eval_split, results_dir)

@@ -146,17 +146,15 @@ def _sweep_command(name, overrides, run, device, images) -> str:
     """How a setting's run was made, for its report (``bench refine summary --command``): the
     pilot command that reruns this one setting, then what the fields come to."""
 
-    def kv(d):
-        return " ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in d.items())
+    def kv(d, prefix=""):
+        return "".join(f" {prefix}{k}={json.dumps(v, separators=(',', ':'))}" for k, v in d.items())
 
-    sets = "".join(
-        f" --set {k}={json.dumps(v, separators=(',', ':'))}" for k, v in (run or {}).items()
-    )
+    sets = kv(run or {}, "--set ")
     return (
         f"python -m benchmarks.perf.pilot OUT --sweep --device {device} --only {name} "
         f"--images {images[0]},{images[1]}{sets}   # setting {name}: paper config (RefinerConfig "
-        f"defaults) with {kv({**SWEEP_RUN, **(run or {})})}; this setting's overrides: "
-        f"{kv(overrides) or 'none'}; demo images: {images[0]} sim (seed 1), {images[1]} wild "
+        f"defaults) with{kv({**SWEEP_RUN, **(run or {})})}; this setting's overrides:"
+        f"{kv(overrides) or ' none'}; demo images: {images[0]} sim (seed 1), {images[1]} wild "
         "(seed 2)"
     )
 

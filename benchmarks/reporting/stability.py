@@ -214,8 +214,12 @@ def write_stability(
     """Write the table to ``out`` atomically (``beside_dirs``: the same runs on another split,
     shown beside; ``seeds``: seeds 0..seeds-1 under every thread count were asked for, those
     missing are named); returns the path."""
-    beside = stability_runs(beside_dirs) if beside_dirs else None
+
+    def asked(dirs: dict[int, Path]) -> list[dict[str, Any]]:  # the runs of seeds 0..seeds-1
+        return [r for r in stability_runs(dirs) if seeds is None or r["seed"] < seeds]
+
+    beside = asked(beside_dirs) if beside_dirs else None
     expected = None if seeds is None else [(s, t) for t in results_dirs for s in range(seeds)]
-    runs = [r for r in stability_runs(results_dirs) if seeds is None or r["seed"] < seeds]
+    runs = asked(results_dirs)
     text = stability_markdown(runs, title, command, beside, expected)
     return write_text_atomic(out, text)
