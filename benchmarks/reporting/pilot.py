@@ -36,6 +36,7 @@ def pilot_runs(results_dir: Path, threads: int) -> list[dict[str, Any]]:
         done = results_dir / "refiner" / f"seed{r['seed']}" / "complete.json"
         c = json.loads(done.read_text()) if done.is_file() else {}
         r["refiner_wall_s"], r["refiner_config_hash"] = c.get("wall_s"), c.get("config_hash")
+        r["precision"] = (c.get("numerics") or {}).get("precision")  # as resolved, e.g. fp32
         r["git_dirty"] = _row_field(results_dir, r["seed"], "git_dirty")
     return runs
 
@@ -112,8 +113,8 @@ def pilot_markdown(
         f"- labels kept: the frozen synthetic-trained probe's error on R(x) within "
         f"{MAX_LABEL_RATIO - 1:.0%} of its error on x (no-refit ratio <= {MAX_LABEL_RATIO}): "
         f"{yes[labels]}",
-        f"- realism: R closes >= {MIN_GAP_CLOSED:.0%} of the held-out classifiers' real-vs-"
-        f"synthetic gap: {yes[realism]}",
+        f"- realism: the refined images close >= {MIN_GAP_CLOSED:.0%} of the held-out "
+        f"classifiers' real-vs-synthetic gap: {yes[realism]}",
         f"- the CNN trained on R's images beats the CNN trained on the synthetic ones: "
         f"{yes[better]}",
         "",
@@ -124,8 +125,9 @@ def pilot_markdown(
         + "; refiner config "
         + ", ".join(sorted({(r.get("refiner_config_hash") or "–")[:19] for r in runs}))
         + f"; data: demo sim -> wild; device {settings.get('device')}, precision "
-        f"{settings.get('precision')}; per-seed rows, refiner diagnostics and sample grids "
-        "beside this file.",
+        + ", ".join(sorted({str(r.get("precision") or settings.get("precision")) for r in runs}))
+        + f", torch threads {', '.join(sorted({str(r['threads']) for r in runs}))}; per-seed "
+        "rows, refiner diagnostics and sample grids beside this file.",
     ]
     return "\n".join(lines) + "\n"
 
