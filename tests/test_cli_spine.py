@@ -13,6 +13,7 @@ def test_help_lists_commands():
         "check",
         "data",
         "perf",
+        "pilot",
         "refine",
         "report",
         "run",
