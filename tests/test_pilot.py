@@ -31,7 +31,11 @@ def _pilot_dir(tmp_path, cases):
         r.mkdir(parents=True)
         diag = {"label_ratio_no_refit": ratio, "realism_gap_closed": gap, "mean_abs_diff_grey": 3.0}
         (r / "diagnostics.json").write_text(json.dumps(diag))
-        done = {"wall_s": 100.0, "config_hash": "sha256:ab", "numerics": {"precision": "fp32"}}
+        done = {
+            "wall_s": 100.0,
+            "config_hash": "sha256:ab",
+            "numerics": {"precision": "fp32", "device": "cpu"},
+        }
         (r / "complete.json").write_text(json.dumps(done))
     return d
 
@@ -54,7 +58,7 @@ def test_the_report_judges_every_seed_and_marks_what_the_pilot_scales(tmp_path):
     assert "real-vs-synthetic gap: yes" in md  # 31 % and 25 %
     assert "beats the CNN trained on the synthetic ones: yes" in md
     assert "abcdef0123 (dirty)" in md and "bench pilot --seeds 2" in md
-    assert "precision fp32, torch threads 2;" in md  # as resolved, not the config's "auto"
+    assert "device cpu, precision fp32, torch threads 2;" in md  # as resolved, not "auto"
     d2 = _pilot_dir(tmp_path / "b", {0: (10.0, 10.5, 1.0, 0.1)})
     md = pilot_markdown(pilot_runs(d2, 2), "t", "c", pilot, paper, [])
     assert "gap: **no**" in md and "synthetic ones: **no**" in md

@@ -28,6 +28,11 @@ SHOWN = (
     "ema_decay", "input_light", "gaze_consistency", "precision",
 )  # fmt: skip
 
+# the fields a CPU pilot shrinks to fit (sizes and schedule), as against the method's settings
+_SCALE = frozenset(
+    {"batch_size", "pretrain_r_steps", "pretrain_d_steps", "steps", "buffer_size", "precision"}
+)
+
 
 def pilot_runs(results_dir: Path, threads: int) -> list[dict[str, Any]]:
     """One dict per seed (see stability_runs) plus the refiner's wall time and config hash."""
@@ -36,18 +41,9 @@ def pilot_runs(results_dir: Path, threads: int) -> list[dict[str, Any]]:
         done = results_dir / "refiner" / f"seed{r['seed']}" / "complete.json"
         c = json.loads(done.read_text()) if done.is_file() else {}
         r["refiner_wall_s"], r["refiner_config_hash"] = c.get("wall_s"), c.get("config_hash")
-        r["precision"] = (c.get("numerics") or {}).get("precision")  # as resolved, e.g. fp32
-        r["git_dirty"] = _row_field(results_dir, r["seed"], "git_dirty")
+        numerics = c.get("numerics") or {}  # as the run resolved them: e.g. cpu, fp32
+        r["device"], r["precision"] = numerics.get("device"), numerics.get("precision")
     return runs
-
-
-def _row_field(results_dir: Path, seed: int, key: str) -> Any:
-    from benchmarks.records.rows import latest_rows, read_rows
-
-    for row in latest_rows(read_rows(results_dir)):
-        if row["row_id"] == "cnn-refined" and row["seed"] == seed:
-            return row["provenance"].get(key)
-    return None
 
 
 def _cell(v: Any) -> str:
@@ -124,18 +120,14 @@ def pilot_markdown(
         )
         + "; refiner config "
         + ", ".join(sorted({(r.get("refiner_config_hash") or "–")[:19] for r in runs}))
-        + f"; data: demo sim -> wild; device {settings.get('device')}, precision "
+        + "; data: demo sim -> wild; device "
+        + ", ".join(sorted({str(r.get("device") or settings.get("device")) for r in runs}))
+        + ", precision "
         + ", ".join(sorted({str(r.get("precision") or settings.get("precision")) for r in runs}))
         + f", torch threads {', '.join(sorted({str(r['threads']) for r in runs}))}; per-seed "
         "rows, refiner diagnostics and sample grids beside this file.",
     ]
     return "\n".join(lines) + "\n"
-
-
-# the fields a CPU pilot shrinks to fit (sizes and schedule), as against the method's settings
-_SCALE = frozenset(
-    {"batch_size", "pretrain_r_steps", "pretrain_d_steps", "steps", "buffer_size", "precision"}
-)
 
 
 def _f(v: Any, spec: str) -> str:

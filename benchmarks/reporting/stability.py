@@ -63,6 +63,7 @@ def stability_runs(results_dirs: dict[int, Path]) -> list[dict[str, Any]]:
                     "label_ratio_refit": refit / on_x if on_x and refit else None,
                     "selected_step": sel.get("selected_step"),
                     "git_sha": ref["provenance"].get("git_sha", "unknown")[:10],
+                    "git_dirty": ref["provenance"].get("git_dirty"),
                     "machine": _machine(ref.get("numerics") or {}),
                     "eval_split": ref.get("eval_split", "test"),
                 }
